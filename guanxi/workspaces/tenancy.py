@@ -1,0 +1,83 @@
+"""Fail-closed workspace scoping, below views, API, CLI and jobs.
+
+Every tenant model's default manager (`objects`) filters by the workspace made active with `active(workspace)`;
+when none is active it raises `WorkspaceNotActive` instead of returning every tenant's rows. The web middleware,
+the API authentication, the CLI and background jobs each activate the workspace they act for, so a view that asks
+for `Customer.objects.get(pk=...)` can only ever find the current workspace's customer: another workspace's id
+answers DoesNotExist, which views turn into 404.
+
+`Model.all_workspaces` is the deliberate escape hatch for system work that spans tenants (migrations, the demo
+loader's bulk inserts, benchmarks); grep for it when auditing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Iterator
+
+from django.db import models
+
+if TYPE_CHECKING:
+    from guanxi.workspaces.models import Workspace
+
+_active: ContextVar["Workspace | None"] = ContextVar("guanxi_workspace", default=None)
+
+
+class WorkspaceNotActive(RuntimeError):
+    """A tenant query ran with no active workspace: a bug that would otherwise leak rows."""
+
+
+def current_workspace() -> "Workspace":
+    workspace = _active.get()
+    if workspace is None:
+        raise WorkspaceNotActive("No workspace is active; wrap the code in tenancy.active(workspace).")
+    return workspace
+
+
+def current_workspace_or_none() -> "Workspace | None":
+    return _active.get()
+
+
+@contextlib.contextmanager
+def active(workspace: "Workspace") -> Iterator["Workspace"]:
+    """Make `workspace` the one all tenant queries in this context (thread/task) see."""
+    token = _active.set(workspace)
+    try:
+        yield workspace
+    finally:
+        _active.reset(token)
+
+
+def activate(workspace: "Workspace | None"):
+    """Set the active workspace without a context manager; returns a token for `deactivate`."""
+    return _active.set(workspace)
+
+
+def deactivate(token) -> None:
+    _active.reset(token)
+
+
+class WorkspaceQuerySet(models.QuerySet):
+    pass
+
+
+class WorkspaceManager(models.Manager.from_queryset(WorkspaceQuerySet)):
+    """Default manager of tenant models: only the active workspace's rows, or an error."""
+
+    def get_queryset(self):
+        return super().get_queryset().filter(workspace=current_workspace())
+
+
+class WorkspaceOwned(models.Model):
+    """A row that belongs to exactly one workspace, with creation and update times."""
+
+    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = WorkspaceManager()
+    all_workspaces = models.Manager()
+
+    class Meta:
+        abstract = True
