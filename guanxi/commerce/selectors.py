@@ -1,0 +1,36 @@
+"""Reads about orders: totals for a workspace or store, lists with filters."""
+
+from decimal import Decimal
+
+from django.db.models import Count, Q, Sum
+
+from guanxi.commerce.models import PAID_STATUSES, Order
+from guanxi.customers.models import Customer
+from guanxi.workspaces.models import Store
+
+
+def order_stats(*, store: Store | None = None) -> dict:
+    """Customers, orders, paid orders, paid revenue and refunds of the active workspace (or one store).
+
+    With a store, customers are those with at least one order in that store. Money is Decimal; paid revenue is
+    the paid amount of orders whose money was received (see PAID_STATUSES).
+    """
+    orders = Order.objects.all()
+    customers = Customer.objects.filter(merged_into__isnull=True)
+    if store is not None:
+        orders = orders.filter(store=store)
+        customers = customers.filter(orders__store=store).distinct()
+    paid = Q(status__in=PAID_STATUSES)
+    totals = orders.aggregate(
+        orders=Count("id"),
+        paid_orders=Count("id", filter=paid),
+        paid_revenue=Sum("paid_amount", filter=paid),
+        refunds=Sum("refunded_amount"),
+    )
+    return {
+        "customers": customers.count(),
+        "orders": totals["orders"],
+        "paid_orders": totals["paid_orders"],
+        "paid_revenue": totals["paid_revenue"] or Decimal("0.00"),
+        "refunds": totals["refunds"] or Decimal("0.00"),
+    }
