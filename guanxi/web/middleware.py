@@ -1,6 +1,8 @@
 """Request middleware: the user's language setting, and the active workspace for every tenant query."""
 
-from django.utils import translation
+import zoneinfo
+
+from django.utils import timezone
 
 from guanxi.workspaces import tenancy
 from guanxi.workspaces.selectors import membership_for_request
@@ -35,7 +37,10 @@ class WorkspaceMiddleware:
         request.workspace = membership.workspace if membership else None
         request.role = membership.role if membership else None
         token = tenancy.activate(request.workspace)
+        if request.workspace is not None:
+            timezone.activate(zoneinfo.ZoneInfo(request.workspace.time_zone))
         try:
             return self.get_response(request)
         finally:
+            timezone.deactivate()
             tenancy.deactivate(token)

@@ -81,3 +81,17 @@ class WorkspaceOwned(models.Model):
 
     class Meta:
         abstract = True
+
+
+def current_time_zone():
+    """The active workspace's time zone (dates on screens and "today" are in it)."""
+    import zoneinfo
+
+    return zoneinfo.ZoneInfo(current_workspace().time_zone)
+
+
+def workspace_today(now=None):
+    """Today's date in the active workspace's time zone."""
+    from django.utils import timezone
+
+    return (now or timezone.now()).astimezone(current_time_zone()).date()
