@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "guanxi.customers",
     "guanxi.commerce",
     "guanxi.activities",
+    "guanxi.imports",
     "guanxi.web",
 ]
 
