@@ -54,7 +54,9 @@ class Customer(WorkspaceOwned):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
-            models.Index(fields=["workspace", "name_key"], name="customer_name_key"),
+            # Pattern opclass so PostgreSQL answers `name_key LIKE '王%'` from the index (ignored on SQLite).
+            models.Index(fields=["workspace", "name_key"], name="customer_name_prefix",
+                         opclasses=["int8_ops", "varchar_pattern_ops"]),
             models.Index(fields=["workspace", "-created_at"], name="customer_recent"),
             models.Index(fields=["workspace", "owner"], name="customer_owner"),
         ]
@@ -104,7 +106,8 @@ class Identity(WorkspaceOwned):
         ]
         indexes = [
             models.Index(fields=["workspace", "kind", "tail"], name="identity_tail"),
-            models.Index(fields=["workspace", "value"], name="identity_value"),
+            models.Index(fields=["workspace", "value"], name="identity_value_prefix",
+                         opclasses=["int8_ops", "varchar_pattern_ops"]),
         ]
 
     def __str__(self) -> str:
