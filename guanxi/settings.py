@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "guanxi.commerce",
     "guanxi.activities",
     "guanxi.imports",
+    "guanxi.insight",
     "guanxi.web",
 ]
 

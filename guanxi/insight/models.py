@@ -1,0 +1,87 @@
+"""Stored results of an analytics refresh: each customer's current scores, dated snapshots, and the runs."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from guanxi.workspaces.tenancy import WorkspaceOwned
+
+
+class ChurnRisk(models.TextChoices):
+    LOW = "low", _("Low")
+    MEDIUM = "medium", _("Medium")
+    HIGH = "high", _("High")
+
+
+class ValueTier(models.TextChoices):
+    A = "A", _("A (top profit)")
+    B = "B", _("B")
+    C = "C", _("C")
+
+
+class AnalyticsRun(WorkspaceOwned):
+    """One refresh of a workspace's scores as of a date; a failed run leaves the previous scores in place."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+
+    as_of = models.DateTimeField(_("as of"))
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    summary = models.JSONField(default=dict, blank=True, help_text="Fitted parameters, counts per segment/stage.")
+    error = models.TextField(blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+
+class CustomerScore(WorkspaceOwned):
+    """A customer's latest scores (one row per customer), written by the refresh and read by lists and segments."""
+
+    customer = models.OneToOneField("customers.Customer", on_delete=models.CASCADE, related_name="score")
+    run = models.ForeignKey(AnalyticsRun, null=True, on_delete=models.SET_NULL, related_name="+")
+    as_of = models.DateTimeField()
+    recency_days = models.IntegerField(null=True, blank=True, help_text="Days since the last paid order.")
+    frequency = models.IntegerField(default=0, help_text="Paid orders.")
+    monetary = models.DecimalField(max_digits=14, decimal_places=2, default=0, help_text="Net paid.")
+    rfm_r = models.PositiveSmallIntegerField(null=True, blank=True)
+    rfm_f = models.PositiveSmallIntegerField(null=True, blank=True)
+    rfm_m = models.PositiveSmallIntegerField(null=True, blank=True)
+    rfm_segment = models.CharField(max_length=30, blank=True)
+    value_class = models.CharField(max_length=30, blank=True)
+    value_tier = models.CharField(max_length=1, blank=True, choices=ValueTier.choices)
+    gross_profit = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    lifecycle_stage = models.CharField(max_length=20, blank=True)
+    p_alive = models.FloatField(null=True, blank=True)
+    buy_again = models.FloatField(null=True, blank=True, help_text="Probability of buying again, 0–1.")
+    expected_purchases_90d = models.FloatField(null=True, blank=True)
+    expected_order_value = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    clv = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    churn_risk = models.CharField(max_length=10, blank=True, choices=ChurnRisk.choices)
+
+    class Meta:
+        ordering = ["customer_id"]
+        indexes = [
+            models.Index(fields=["workspace", "rfm_segment"], name="score_rfm_segment"),
+            models.Index(fields=["workspace", "value_class"], name="score_value_class"),
+            models.Index(fields=["workspace", "lifecycle_stage"], name="score_lifecycle"),
+            models.Index(fields=["workspace", "churn_risk", "-clv"], name="score_risk_clv"),
+        ]
+
+
+class ScoreSnapshot(WorkspaceOwned):
+    """A customer's stage and classes on one refresh date, so transitions (upgraded, lost…) can be counted."""
+
+    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="score_snapshots")
+    run = models.ForeignKey(AnalyticsRun, on_delete=models.CASCADE, related_name="snapshots")
+    as_of = models.DateField()
+    lifecycle_stage = models.CharField(max_length=20, blank=True)
+    rfm_segment = models.CharField(max_length=30, blank=True)
+    value_class = models.CharField(max_length=30, blank=True)
+    clv = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+
+    class Meta:
+        ordering = ["-as_of"]
+        constraints = [models.UniqueConstraint(fields=["customer", "as_of"], name="snapshot_one_per_day")]
+        indexes = [models.Index(fields=["workspace", "as_of", "lifecycle_stage"], name="snapshot_day_stage")]
