@@ -1,0 +1,95 @@
+"""Writes for workspaces, stores, members and API tokens. Keyword-only; each validates before it saves.
+
+These take the workspace explicitly (creating one cannot depend on an active one) and activate it only around
+their own validation and save, because the unique checks of tenant models go through the fail-closed manager.
+"""
+
+import functools
+import hashlib
+import secrets
+import zoneinfo
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.utils.translation import gettext as _
+
+from guanxi.workspaces import tenancy
+from guanxi.workspaces.models import ApiToken, Membership, Store, Workspace
+
+TOKEN_PREFIX = "gx_"
+
+
+@functools.cache
+def _time_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def _clean_and_save(obj: models.Model, *, workspace: Workspace) -> None:
+    with tenancy.active(workspace):
+        obj.full_clean()
+        obj.save()
+
+
+def workspace_create(*, slug: str, name: str = "", time_zone: str = "", currency: str = "CNY") -> Workspace:
+    """A new workspace. `name` defaults to the slug, `time_zone` (an IANA name) to settings.TIME_ZONE."""
+    time_zone = time_zone or settings.TIME_ZONE
+    if time_zone not in _time_zones():
+        raise ValidationError({"time_zone": _("Unknown time zone %(tz)r.") % {"tz": time_zone}})
+    workspace = Workspace(slug=slug, name=name or slug, time_zone=time_zone, currency=currency)
+    workspace.full_clean()
+    workspace.save()
+    return workspace
+
+
+def store_create(
+    *, workspace: Workspace, name: str, platform: str, currency: str | None = None, webhook_secret: str = ""
+) -> Store:
+    """A store (one shop on one platform) in `workspace`; currency defaults to the workspace's."""
+    store = Store(
+        workspace=workspace, name=name, platform=platform, currency=currency or workspace.currency,
+        webhook_secret=webhook_secret,
+    )
+    _clean_and_save(store, workspace=workspace)
+    return store
+
+
+def user_ensure(*, username: str, password: str) -> AbstractBaseUser:
+    """The user called `username`, created if missing, with `password` set (checked by AUTH_PASSWORD_VALIDATORS)."""
+    User = get_user_model()
+    user = User.objects.filter(username=username).first() or User(username=username)
+    validate_password(password, user)
+    user.set_password(password)
+    user.full_clean(exclude=["password"])
+    user.save()
+    return user
+
+
+def member_add(*, workspace: Workspace, user: AbstractBaseUser, role: str) -> Membership:
+    """Make `user` a member of `workspace` with `role`; a user who already is one gets the new role."""
+    with tenancy.active(workspace):
+        membership = Membership.objects.filter(user=user).first() or Membership(workspace=workspace, user=user)
+    membership.role = role
+    _clean_and_save(membership, workspace=workspace)
+    return membership
+
+
+def token_hash(token: str) -> str:
+    """What ApiToken.key_hash stores for a plaintext token: its SHA-256, hex."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@transaction.atomic
+def api_token_create(*, workspace: Workspace, user: AbstractBaseUser, name: str = "") -> str:
+    """A new API token acting as `user` in `workspace`. Returns the plaintext, which is stored nowhere."""
+    if not Membership.all_workspaces.filter(workspace=workspace, user=user).exists():
+        raise ValidationError(
+            _("%(user)s is not a member of the workspace %(slug)s.") % {"user": user, "slug": workspace.slug}
+        )
+    plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(workspace=workspace, user=user, name=name, prefix=plaintext[:8], key_hash=token_hash(plaintext))
+    _clean_and_save(token, workspace=workspace)
+    return plaintext
