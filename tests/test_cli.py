@@ -11,7 +11,6 @@ import sys
 import time
 import types
 import urllib.request
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -84,8 +83,11 @@ def test_workspace_create_refuses_a_slug_that_is_not_a_slug(db, capsys):
 # choosing the workspace -----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("command", [["stats"], ["token", "--username", "x"],
-                                     ["createuser", "--username", "x", "--password", "long-enough-1", "--role", "sales"]])
+@pytest.mark.parametrize("command", [
+    ["stats"],
+    ["token", "--username", "x"],
+    ["createuser", "--username", "x", "--password", "long-enough-1", "--role", "sales"],
+])
 def test_an_unknown_workspace_is_refused(workspace, capsys, command):
     assert_refused(*run(capsys, "--workspace", "nowhere", *command), "'nowhere'", workspace.slug)
     assert_refused(*run(capsys, *command, "--workspace", "nowhere"), "'nowhere'")
