@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "ninja",  # serves Swagger UI's files itself, so /api/v1/docs works offline (else ninja uses a CDN)
     "huey.contrib.djhuey",
     "guanxi.workspaces",
     "guanxi.customers",

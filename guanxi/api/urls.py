@@ -1,5 +1,52 @@
-from django.urls import path
+"""URLs under /api/v1/: ninja's routes, each wrapped so that no request leaves state behind or answers outside the
+error format, then a JSON 404 for every other path."""
 
+import functools
+
+from django.http import HttpResponseNotAllowed
+from django.urls import URLPattern, path, re_path
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from guanxi.api.errors import error_json
 from guanxi.api.root import api
+from guanxi.workspaces import tenancy
 
-urlpatterns = [path("", api.urls)]
+
+def _api_view(view):
+    @functools.wraps(view)  # keeps csrf_exempt: API requests carry a token, not a session cookie
+    def wrapped(request, *args, **kwargs):
+        # An API request acts only for its token's workspace (the auth activates it), never for a browser
+        # session's; whatever the auth activated is undone when the response is done.
+        reset = tenancy.activate(None)
+        try:
+            response = view(request, *args, **kwargs)
+        finally:
+            tenancy.deactivate(reset)
+            timezone.deactivate()
+        if isinstance(response, HttpResponseNotAllowed):
+            allow = response["Allow"]
+            response = error_json(405, _("This URL takes %(methods)s.") % {"methods": allow})
+            response["Allow"] = allow
+        return response
+
+    return wrapped
+
+
+def _unknown(request, path=""):
+    return error_json(404, _("No API route at %(path)s.") % {"path": request.path})
+
+
+def _wrapped(urls):
+    patterns, ninja_app, ninja_namespace = urls
+    patterns = [
+        URLPattern(p.pattern, _api_view(p.callback), p.default_args, p.name) if isinstance(p, URLPattern) else p
+        for p in patterns
+    ]
+    return patterns, ninja_app, ninja_namespace
+
+
+urlpatterns = [
+    path("", _wrapped(api.urls)),
+    re_path(r"^(?P<path>.*)$", _unknown),
+]

@@ -1,0 +1,144 @@
+"""One error format for the whole API: `{"error": {"code": ..., "message": ..., "fields": {path: [messages]}}}`.
+
+Every failure a client can meet answers in it: input that does not parse or validate (400, with field paths such
+as `identities[0].value`), a refused token (401), a role that may not do this (403), an id outside the token's
+workspace or an unknown URL (404), a method the route lacks (405), and anything unexpected (500, logged).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Iterable
+
+from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
+from ninja import Schema
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+
+from guanxi.workspaces.permissions import PermissionDenied
+
+if TYPE_CHECKING:
+    from ninja import NinjaAPI
+
+logger = logging.getLogger("guanxi.api")
+
+# Where ninja says an input came from; the client only needs the path inside it.
+_SOURCES = {"body", "query", "path", "header", "cookie", "form", "file"}
+
+_CODES = {
+    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+    409: "conflict", 429: "throttled",
+}
+
+
+class ErrorDetail(Schema):
+    code: str
+    message: str
+    fields: dict[str, list[str]]
+
+
+class ErrorOut(Schema):
+    """What every failed request answers."""
+
+    error: ErrorDetail
+
+
+def error_body(code: str, message: str, fields: dict[str, list[str]] | None = None) -> dict:
+    return {"error": {"code": code, "message": message, "fields": fields or {}}}
+
+
+def error_json(status: int, message: str, code: str | None = None) -> JsonResponse:
+    """An error answered outside ninja's views (unknown URL, wrong method)."""
+    return JsonResponse(error_body(code or _CODES.get(status, "error"), message), status=status,
+                        json_dumps_params={"ensure_ascii": False})
+
+
+def field_path(loc: Iterable) -> str:
+    """('body', 'payload', 'identities', 0, 'value') → 'identities[0].value'; a whole missing body → '__all__'."""
+    parts = list(loc)
+    if parts and parts[0] in _SOURCES:
+        source = parts.pop(0)
+        if source == "body" and parts:
+            parts.pop(0)  # the view's parameter name, which the client never sees
+    path = ""
+    for part in parts:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path or NON_FIELD_ERRORS
+
+
+def _validation_fields(errors: list[dict]) -> dict[str, list[str]]:
+    fields: dict[str, list[str]] = {}
+    for error in errors:
+        fields.setdefault(field_path(error.get("loc", ())), []).append(str(error.get("msg", "")))
+    return fields
+
+
+def install(api: "NinjaAPI") -> None:
+    """Register the handlers that put every error of `api` into the one format."""
+
+    def respond(request: HttpRequest, status: int, code: str, message: str, fields=None) -> HttpResponse:
+        return api.create_response(request, error_body(code, message, fields), status=status)
+
+    @api.exception_handler(NinjaValidationError)
+    def invalid_input(request, exc: NinjaValidationError):
+        fields = _validation_fields(exc.errors)
+        path, messages = next(iter(fields.items()), ("", [_("The request has invalid fields.")]))
+        message = f"{path}: {messages[0]}" if path and path != NON_FIELD_ERRORS else messages[0]
+        return respond(request, 400, "invalid", message, fields)
+
+    @api.exception_handler(DjangoValidationError)
+    def refused_by_service(request, exc: DjangoValidationError):
+        if hasattr(exc, "error_dict"):
+            fields = exc.message_dict
+            message = next(iter(next(iter(fields.values()), [])), "") or _("The request has invalid fields.")
+        else:
+            fields, message = {}, " ".join(exc.messages)
+        return respond(request, 400, "invalid", message, fields)
+
+    @api.exception_handler(AuthenticationError)
+    def unauthenticated(request, exc: AuthenticationError):
+        response = respond(request, 401, "unauthorized",
+                           _("Send a valid API token: Authorization: Bearer <token>."))
+        response["WWW-Authenticate"] = 'Bearer realm="guanxi"'
+        return response
+
+    @api.exception_handler(PermissionDenied)
+    def refused_role(request, exc: PermissionDenied):
+        return respond(request, 403, "forbidden", str(exc) or _("Your role may not do this."))
+
+    @api.exception_handler(DjangoPermissionDenied)
+    def refused(request, exc: DjangoPermissionDenied):
+        return respond(request, 403, "forbidden", str(exc) or _("Your role may not do this."))
+
+    @api.exception_handler(ObjectDoesNotExist)
+    def missing(request, exc: ObjectDoesNotExist):
+        # Another workspace's object lands here too, and must look exactly like one that never existed.
+        model = type(exc).__qualname__.split(".")[0]
+        return respond(request, 404, "not_found", _("No such %(thing)s.") % {"thing": model.lower()})
+
+    @api.exception_handler(Http404)
+    def not_found(request, exc: Http404):
+        return respond(request, 404, "not_found", _("Not found."))
+
+    @api.exception_handler(IntegrityError)
+    def conflict(request, exc: IntegrityError):
+        logger.warning("integrity error on %s %s: %s", request.method, request.path, exc)
+        return respond(request, 409, "conflict", _("This conflicts with data saved at the same time; try again."))
+
+    @api.exception_handler(HttpError)
+    def http_error(request, exc: HttpError):
+        status = exc.status_code
+        return respond(request, status, _CODES.get(status, "error"), str(exc))
+
+    @api.exception_handler(Exception)
+    def unexpected(request, exc: Exception):
+        logger.exception("API error on %s %s", request.method, request.path)
+        return respond(request, 500, "server_error", _("Something went wrong on our side; it has been logged."))
