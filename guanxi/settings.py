@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "guanxi.activities",
     "guanxi.imports",
     "guanxi.insight",
+    "guanxi.segments",
     "guanxi.web",
 ]
 
@@ -106,6 +107,9 @@ def _database(url: str | None) -> dict:
             "transaction_mode": "IMMEDIATE",
         }
         config["TEST"] = {"NAME": str(GUANXI_HOME / "test.sqlite3")} if _env_flag("GUANXI_TEST_FILE_DB") else {}
+    elif "postgresql" in config["ENGINE"]:
+        # A server that drops packets must not hang the CLI: fail after 10 s with the usual one-line error.
+        config.setdefault("OPTIONS", {})["connect_timeout"] = 10
     return config
 
 
