@@ -13,11 +13,14 @@ from guanxi.api.schemas import CustomerRef, DateTimeIn, InputSchema, MoneyIn, Mo
 
 # --- interactions -------------------------------------------------------------------------------------------
 
+# A channel, or "" when it does not matter (a note). One Literal, not a union, so errors name just the field.
+ChannelOrBlank = Literal[("", *InteractionChannel.values)]
+
 
 class InteractionIn(InputSchema):
     customer_id: int
     kind: InteractionKind = InteractionKind.NOTE
-    channel: InteractionChannel | Literal[""] = ""
+    channel: ChannelOrBlank = ""
     summary: str = Field(..., description="The key points.")
     body: str = ""
     occurred_at: DateTimeIn | None = Field(None, description="Default: now.")
@@ -25,7 +28,7 @@ class InteractionIn(InputSchema):
 
 class InteractionPatch(InputSchema):
     kind: InteractionKind = None
-    channel: InteractionChannel | Literal[""] = None
+    channel: ChannelOrBlank = None
     summary: str = None
     body: str = None
     occurred_at: DateTimeIn = None

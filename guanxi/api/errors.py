@@ -67,6 +67,8 @@ def field_path(loc: Iterable) -> str:
             parts.pop(0)  # the view's parameter name, which the client never sees
     path = ""
     for part in parts:
+        if isinstance(part, str) and ("[" in part or "(" in part):
+            continue  # pydantic's name for one member of a union type, e.g. "function-after[...]"
         if isinstance(part, int):
             path += f"[{part}]"
         else:

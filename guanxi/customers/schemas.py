@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Annotated, Any
 
 from ninja import Field, Schema
+from pydantic import AfterValidator, WithJsonSchema
 
 from guanxi.api.schemas import DateTimeIn, InputSchema, PageQuery, UserRef, can_see_contact
 from guanxi.customers.masking import mask_address, mask_phone
@@ -47,8 +49,15 @@ class ConsentOut(Schema):
     source: str
 
 
+def _scalar(value):
+    if isinstance(value, bool) or not isinstance(value, (str, int, float, type(None))):
+        raise ValueError("Send a string, a number or null.")
+    return value
+
+
 # A custom field value as sent: text or choice as a string, a number, a date as "YYYY-MM-DD"; null clears it.
-CustomValue = str | int | float | None
+# (Not a union of types: its errors would carry pydantic's member names in their field paths.)
+CustomValue = Annotated[Any, AfterValidator(_scalar), WithJsonSchema({"type": ["string", "number", "null"]})]
 
 
 class CustomerIn(InputSchema):
