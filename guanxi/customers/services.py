@@ -204,3 +204,8 @@ def consent_set(*, customer: Customer, channel: str, granted: bool, source: str,
         defaults={"granted": granted, "source": source, "recorded_at": at or timezone.now()},
     )
     return consent
+
+
+def custom_field_delete(*, field: CustomField) -> None:
+    """Delete a custom field together with every customer's value for it."""
+    field.delete()

@@ -3,6 +3,20 @@
 from guanxi.workspaces.permissions import Perm, allowed
 from guanxi.workspaces.selectors import memberships_of
 
+# Which sidebar entry a page belongs to, by the prefix of its URL name.
+_SECTIONS = (("customer", "customers"), ("opportunity", "customers"), ("order", "orders"), ("task", "tasks"),
+             ("settings", "settings"), ("store", "settings"), ("member", "settings"), ("custom_field", "settings"),
+             ("home", "home"))
+
+
+def _nav_section(request) -> str:
+    match = getattr(request, "resolver_match", None)
+    name = match.url_name if match else ""
+    for prefix, section in _SECTIONS:
+        if name and name.startswith(prefix):
+            return section
+    return ""
+
 
 def workspace(request) -> dict:
     ws = getattr(request, "workspace", None)
@@ -16,4 +30,5 @@ def workspace(request) -> dict:
         "can_manage": allowed(role, Perm.MANAGE),
         "can_see_contact": allowed(role, Perm.SEE_CONTACT),
         "my_memberships": lambda: memberships_of(request.user),
+        "nav_section": _nav_section(request),
     }

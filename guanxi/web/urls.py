@@ -1,9 +1,53 @@
-from django.urls import path
-from django.http import HttpResponse
+"""Every page of the web UI, in the `web` namespace. The paths are fixed: benchmarks and bookmarks use them."""
+
+from django.contrib.staticfiles.views import serve as serve_static
+from django.urls import path, re_path
+
+from guanxi.activities import views as activities
+from guanxi.commerce import views as commerce
+from guanxi.customers import views as customers
+from guanxi.web import views
+from guanxi.workspaces import views as workspaces
 
 app_name = "web"
 
 urlpatterns = [
-    path("", lambda r: HttpResponse("Guanxi"), name="home"),
-    path("login/", lambda r: HttpResponse("login"), name="login"),
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("logout/", views.logout_view, name="logout"),
+    path("", views.home, name="home"),
+    path("workspace/", views.workspace_switch, name="workspace_switch"),
+    path("language/", views.set_language, name="set_language"),
+    # Customers and the customer 360
+    path("customers/", customers.customer_list, name="customer_list"),
+    path("customers/new/", customers.customer_new, name="customer_new"),
+    path("customers/<int:customer_id>/", customers.customer_detail, name="customer_detail"),
+    path("customers/<int:customer_id>/edit/", customers.customer_edit, name="customer_edit"),
+    path("customers/<int:customer_id>/notes/", customers.customer_note_add, name="customer_note_add"),
+    path("customers/<int:customer_id>/tasks/", customers.customer_task_add, name="customer_task_add"),
+    path("customers/<int:customer_id>/opportunities/", customers.customer_opportunity_add,
+         name="customer_opportunity_add"),
+    path("customers/<int:customer_id>/identities/", customers.customer_identity_add, name="customer_identity_add"),
+    path("customers/<int:customer_id>/identities/<int:identity_id>/remove/", customers.customer_identity_remove,
+         name="customer_identity_remove"),
+    path("customers/<int:customer_id>/consent/", customers.customer_consent, name="customer_consent"),
+    path("opportunities/<int:opportunity_id>/stage/", customers.opportunity_stage, name="opportunity_stage"),
+    # Orders
+    path("orders/", commerce.order_list, name="order_list"),
+    path("orders/<int:order_id>/", commerce.order_detail, name="order_detail"),
+    # Follow-ups
+    path("tasks/", activities.task_list, name="task_list"),
+    path("tasks/<int:task_id>/complete/", activities.task_complete, name="task_complete"),
+    # Settings (owners)
+    path("settings/", workspaces.settings_page, name="settings"),
+    path("settings/stores/", workspaces.store_add, name="store_add"),
+    path("settings/stores/<int:store_id>/", workspaces.store_edit, name="store_edit"),
+    path("settings/stores/<int:store_id>/delete/", workspaces.store_delete, name="store_delete"),
+    path("settings/members/", workspaces.member_add, name="member_add"),
+    path("settings/members/<int:membership_id>/role/", workspaces.member_role, name="member_role"),
+    path("settings/members/<int:membership_id>/remove/", workspaces.member_remove, name="member_remove"),
+    path("settings/fields/", workspaces.custom_field_add, name="custom_field_add"),
+    path("settings/fields/<int:field_id>/delete/", workspaces.custom_field_delete, name="custom_field_delete"),
+    # The app serves its own CSS/JS (no CDN, no separate web server needed); `insecure` lets it do so with
+    # DEBUG off. Files are found in the apps' static folders, so no collectstatic step is needed either.
+    re_path(r"^static/(?P<path>.*)$", serve_static, {"insecure": True}, name="static"),
 ]

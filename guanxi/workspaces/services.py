@@ -93,3 +93,55 @@ def api_token_create(*, workspace: Workspace, user: AbstractBaseUser, name: str 
     token = ApiToken(workspace=workspace, user=user, name=name, prefix=plaintext[:8], key_hash=token_hash(plaintext))
     _clean_and_save(token, workspace=workspace)
     return plaintext
+
+
+def store_update(*, store: Store, name: str | None = None, platform: str | None = None,
+                 currency: str | None = None) -> Store:
+    """Rename a store or correct its platform or currency."""
+    if name is not None:
+        store.name = name
+    if platform is not None:
+        store.platform = platform
+    if currency is not None:
+        store.currency = currency
+    _clean_and_save(store, workspace=store.workspace)
+    return store
+
+
+def store_delete(*, store: Store) -> None:
+    """Delete a store that has no orders; a store with orders is refused (its history must stay)."""
+    from guanxi.commerce.models import Order
+
+    with tenancy.active(store.workspace):
+        if Order.objects.filter(store=store).exists():
+            raise ValidationError(_("The store %(name)s has orders and cannot be deleted.") % {"name": store.name})
+        store.delete()
+
+
+def _check_keeps_an_owner(membership: Membership, *, new_role: str | None) -> None:
+    """A workspace must always keep at least one owner, or nobody could manage it any more."""
+    from guanxi.workspaces.models import Role
+
+    if membership.role != Role.OWNER or new_role == Role.OWNER:
+        return
+    others = Membership.all_workspaces.filter(workspace_id=membership.workspace_id, role=Role.OWNER).exclude(
+        pk=membership.pk)
+    if not others.exists():
+        raise ValidationError(_("A workspace needs at least one owner."))
+
+
+@transaction.atomic
+def member_role_set(*, membership: Membership, role: str) -> Membership:
+    """Give a member another role; the last owner cannot step down."""
+    _check_keeps_an_owner(membership, new_role=role)
+    membership.role = role
+    _clean_and_save(membership, workspace=membership.workspace)
+    return membership
+
+
+@transaction.atomic
+def member_remove(*, membership: Membership) -> None:
+    """Take a user out of a workspace (the user account stays); the last owner cannot be removed."""
+    _check_keeps_an_owner(membership, new_role=None)
+    ApiToken.all_workspaces.filter(workspace_id=membership.workspace_id, user_id=membership.user_id).delete()
+    membership.delete()
