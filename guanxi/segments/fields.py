@@ -1,0 +1,617 @@
+"""The fields a segment rule can test, grouped in families (profile, behaviour, scores, service), with the
+operators each accepts, how its value is checked, and how a condition on it becomes a Q object.
+
+Semantics every field shares (tests in tests/test_segments_rules.py hold each of them):
+
+* `!=` and `not_in` are the exact negation of `=` and `in`: a customer with no value matches them.
+* `>`, `>=`, `<`, `<=`, `between` (inclusive, `[low, high]`) never match a customer with no value.
+* `is_set` / `is_not_set`: has a value (text: non-empty) / has none.
+* `contains` on text is a substring match that ignores ASCII case.
+* Date operators compare calendar days in the workspace time zone: `= D` is any time on day D, `before D` an
+  earlier day, `after D` a later day, `within_last_days N` one of the N days ending on the day of `as_of`
+  (N = 1 is that day alone). For date-time columns they become ranges of instants, so indexes serve them.
+* Behaviour (order figures) comes from CustomerFacts; a customer without orders counts as 0 orders and 0 paid,
+  with no first/last order and no average order value.
+* Scores come from insight's CustomerScore; a customer without a score row has none of them.
+
+Other apps add their own fields (e.g. service tickets) with `register_field`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any, Callable
+
+from django.db.models import Exists, F, OuterRef, Q, Value
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Coalesce, ExtractMonth, NullIf
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
+
+# Operators ----------------------------------------------------------------------------------------------------
+
+OPERATORS = (
+    "=", "!=", ">", ">=", "<", "<=", "in", "not_in", "contains", "between", "is_set", "is_not_set",
+    "within_last_days", "before", "after",
+)
+NO_VALUE_OPS = frozenset({"is_set", "is_not_set"})
+LIST_OPS = frozenset({"in", "not_in"})
+NEGATED = {"!=": "=", "not_in": "in", "is_not_set": "is_set"}
+
+OPERATOR_LABELS = {
+    "=": _("is"), "!=": _("is not"), ">": _("greater than"), ">=": _("at least"), "<": _("less than"),
+    "<=": _("at most"), "in": _("is any of"), "not_in": _("is none of"), "contains": _("contains"),
+    "between": _("between"), "is_set": _("is set"), "is_not_set": _("is not set"),
+    "within_last_days": _("within the last … days"), "before": _("before"), "after": _("after"),
+}
+
+MAX_LIST = 1000
+MAX_DAYS = 36500
+
+
+class ValueError_(ValueError):
+    """A condition's value does not fit its field and operator; the message says what was expected."""
+
+
+# Kinds of field -----------------------------------------------------------------------------------------------
+
+TEXT_OPS = ("=", "!=", "in", "not_in", "contains", "is_set", "is_not_set")
+CHOICE_OPS = ("=", "!=", "in", "not_in", "is_set", "is_not_set")
+INT_OPS = ("=", "!=", ">", ">=", "<", "<=", "between", "in", "not_in", "is_set", "is_not_set")
+NUMBER_OPS = ("=", "!=", ">", ">=", "<", "<=", "between", "is_set", "is_not_set")
+DATE_OPS = ("=", "!=", ">", ">=", "<", "<=", "between", "before", "after", "within_last_days", "is_set",
+            "is_not_set")
+BOOL_OPS = ("=", "!=", "is_set", "is_not_set")
+SET_OPS = ("=", "!=", "in", "not_in", "is_set", "is_not_set")
+PURCHASE_OPS = ("=", "!=", "in", "not_in")
+
+
+@dataclasses.dataclass(frozen=True)
+class Context:
+    """What compiling needs besides the rule: the moment rules are evaluated at and the workspace's zone."""
+
+    as_of: dt.datetime
+    tz: Any  # zoneinfo.ZoneInfo
+    workspace_id: int
+
+    @property
+    def today(self) -> dt.date:
+        return self.as_of.astimezone(self.tz).date()
+
+    def day_start(self, day: dt.date) -> dt.datetime:
+        """The first instant of `day` in the workspace time zone."""
+        return dt.datetime.combine(day, dt.time(0), tzinfo=self.tz)
+
+
+@dataclasses.dataclass
+class Compiled:
+    """Collects the aliases (computed columns) conditions refer to while a rule is compiled."""
+
+    context: Context
+    aliases: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def alias(self, name: str, expression) -> str:
+        self.aliases.setdefault(name, expression)
+        return name
+
+
+@dataclasses.dataclass(frozen=True)
+class FieldDef:
+    key: str
+    family: str  # profile | behaviour | scores | service
+    kind: str  # text | choice | int | decimal | float | date | datetime | bool | set | purchase | rank
+    label: Any
+    ops: tuple[str, ...]
+    # Positive predicate for every operator that is not a negation: (op, value, compiled) -> Q.
+    predicate: Callable[[str, Any, Compiled], Q]
+    # Fixed choices [(value, label)], or None when free or looked up (tags, owners, stores).
+    choices: tuple[tuple[str, Any], ...] | None = None
+    # Where the UI fetches suggestions from (tags, owners, stores, skus, categories).
+    suggest: str = ""
+    help: Any = ""
+    min_value: Any = None
+    max_value: Any = None
+    extra_keys: frozenset[str] = frozenset()  # condition keys besides field/op/value (bought_*: "days")
+
+    def compile(self, op: str, value: Any, compiled: Compiled, extra: dict | None = None) -> Q:
+        if op in NEGATED:
+            return ~self._positive(NEGATED[op], value, compiled, extra)
+        return self._positive(op, value, compiled, extra)
+
+    def _positive(self, op, value, compiled, extra):
+        if self.extra_keys:
+            return self.predicate(op, value, compiled, extra or {})
+        return self.predicate(op, value, compiled)
+
+
+# Value checking -----------------------------------------------------------------------------------------------
+
+
+def _text(value) -> str:
+    if not isinstance(value, str):
+        raise ValueError_(_("Expected text."))
+    if len(value) > 500:
+        raise ValueError_(_("At most 500 characters."))
+    return value
+
+
+def _int(value) -> int:
+    if isinstance(value, bool):
+        raise ValueError_(_("Expected a whole number."))
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and re.fullmatch(r"\s*-?\d{1,15}\s*", value):
+        return int(value)
+    raise ValueError_(_("Expected a whole number."))
+
+
+def _decimal(value) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError_(_("Expected a number."))
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ValueError_(_("Expected a number.")) from None
+    if not number.is_finite() or abs(number) >= Decimal("1e12"):
+        raise ValueError_(_("Expected a number."))
+    return number
+
+
+def _float(value) -> float:
+    return float(_decimal(value))
+
+
+def _date(value) -> dt.date:
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise ValueError_(_("Expected a date as YYYY-MM-DD."))
+
+
+def _bool(value) -> bool:
+    if isinstance(value, bool):
+        return value
+    if value in ("true", "false"):
+        return value == "true"
+    raise ValueError_(_("Expected true or false."))
+
+
+def _days(value) -> int:
+    days = _int(value)
+    if not 1 <= days <= MAX_DAYS:
+        raise ValueError_(_("Expected a number of days from 1 to %(max)s.") % {"max": MAX_DAYS})
+    return days
+
+
+SCALARS = {
+    "text": _text, "choice": _text, "int": _int, "decimal": _decimal, "float": _float, "date": _date,
+    "datetime": _date, "bool": _bool, "set": _text, "purchase": _text,
+}
+
+
+def check_value(field: FieldDef, op: str, value: Any) -> Any:
+    """`value` converted for `field` and `op`; ValueError_ says what was expected instead."""
+    if op in NO_VALUE_OPS:
+        return None
+    if op == "within_last_days":
+        return _days(value)
+    scalar = SCALARS[field.kind]
+    if field.key == "owner":
+        scalar = _owner_ref
+    if op in LIST_OPS:
+        if not isinstance(value, list) or not value:
+            raise ValueError_(_("Expected a non-empty list."))
+        if len(value) > MAX_LIST:
+            raise ValueError_(_("At most %(max)s values.") % {"max": MAX_LIST})
+        return [_in_range(field, _in_choices(field, scalar(item))) for item in value]
+    if op == "between":
+        if not isinstance(value, list) or len(value) != 2:
+            raise ValueError_(_("Expected a list of two values [low, high]."))
+        low, high = (_in_range(field, scalar(item)) for item in value)
+        if low > high:
+            raise ValueError_(_("The low end is above the high end."))
+        return [low, high]
+    if op == "contains":
+        text = _text(value)
+        if not text:
+            raise ValueError_(_("Expected some text."))
+        return text
+    return _in_range(field, _in_choices(field, scalar(value)))
+
+
+def _owner_ref(value):
+    """A member by user id (a number) or username (text)."""
+    if isinstance(value, bool):
+        raise ValueError_(_("Expected a user id or username."))
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    raise ValueError_(_("Expected a user id or username."))
+
+
+def _in_choices(field: FieldDef, value):
+    if field.choices is not None and value not in {c for c, _label in field.choices}:
+        raise ValueError_(_("Expected one of: %(choices)s.") % {"choices": ", ".join(c for c, _l in field.choices)})
+    return value
+
+
+def _in_range(field: FieldDef, value):
+    if field.min_value is not None and value < field.min_value:
+        raise ValueError_(_("Expected at least %(min)s.") % {"min": field.min_value})
+    if field.max_value is not None and value > field.max_value:
+        raise ValueError_(_("Expected at most %(max)s.") % {"max": field.max_value})
+    return value
+
+
+# Predicates ---------------------------------------------------------------------------------------------------
+
+_LOOKUPS = {"=": "exact", ">": "gt", ">=": "gte", "<": "lt", "<=": "lte", "in": "in", "contains": "icontains"}
+
+
+def _holds(op: str, default, value) -> bool:
+    """Whether `default` (what a missing related row stands for) satisfies `op value`; Python-side, for numbers."""
+    if default is None:
+        return False
+    if op == "=":
+        return default == value
+    if op == "in":
+        return default in value
+    if op == "between":
+        return value[0] <= default <= value[1]
+    if op == "is_set":
+        return True
+    return {">": default > value, ">=": default >= value, "<": default < value, "<=": default <= value}[op]
+
+
+def column(path: str, *, default=None, missing: str = "", text: bool = False):
+    """Predicate on one column (`path` may cross a join). `default` is what a missing related row (`missing`,
+    e.g. "segment_facts") stands for; conditions the default satisfies also match those customers."""
+
+    def predicate(op: str, value, compiled: Compiled) -> Q:
+        if op == "is_set":
+            q = Q(**{f"{path}__gt": ""}) if text else Q(**{f"{path}__isnull": False})
+        elif op == "between":
+            q = Q(**{f"{path}__gte": value[0], f"{path}__lte": value[1]})
+        else:
+            q = Q(**{f"{path}__{_LOOKUPS[op]}": value})
+        # Never NULL, so that NOT(...) of it is true for customers without a value (SQL's NOT NULL is NULL).
+        q &= Q(**{f"{path}__isnull": False})
+        if missing and _holds(op, default, value):
+            q |= Q(**{f"{missing}__isnull": True})
+        return q
+
+    return predicate
+
+
+def alias_column(name: str, expression_factory, *, text: bool = False):
+    """Predicate on a computed column, added to the query as an alias once however often it is used."""
+
+    def predicate(op: str, value, compiled: Compiled) -> Q:
+        alias = compiled.alias(name, expression_factory(compiled))
+        return column(alias, text=text)(op, value, compiled)
+
+    return predicate
+
+
+def datetime_column(path: str):
+    """Calendar-day predicates on a date-time column, as ranges of instants in the workspace time zone."""
+
+    def predicate(op: str, value, compiled: Compiled) -> Q:
+        ctx = compiled.context
+        start = ctx.day_start
+        one = dt.timedelta(days=1)
+        if op == "is_set":
+            return Q(**{f"{path}__isnull": False})
+        if op == "within_last_days":
+            return Q(**{f"{path}__gte": start(ctx.today - dt.timedelta(days=value - 1)),
+                        f"{path}__lt": start(ctx.today + one)})
+        if op == "between":
+            return Q(**{f"{path}__gte": start(value[0]), f"{path}__lt": start(value[1] + one)})
+        if op == "=":
+            return Q(**{f"{path}__gte": start(value), f"{path}__lt": start(value + one)})
+        if op in ("<", "before"):
+            return Q(**{f"{path}__lt": start(value)})
+        if op == "<=":
+            return Q(**{f"{path}__lt": start(value + one)})
+        if op in (">", "after"):
+            return Q(**{f"{path}__gte": start(value + one)})
+        if op == ">=":
+            return Q(**{f"{path}__gte": start(value)})
+        raise AssertionError(op)
+
+    return predicate
+
+
+def date_column(path: str):
+    """Predicates on a date column (birthdays, custom dates): the same day arithmetic, on dates."""
+
+    def predicate(op: str, value, compiled: Compiled) -> Q:
+        today = compiled.context.today
+        if op == "is_set":
+            return Q(**{f"{path}__isnull": False})
+        if op == "within_last_days":
+            return Q(**{f"{path}__gt": today - dt.timedelta(days=value), f"{path}__lte": today})
+        if op == "between":
+            return Q(**{f"{path}__gte": value[0], f"{path}__lte": value[1]})
+        lookup = {"=": "exact", "<": "lt", "before": "lt", "<=": "lte", ">": "gt", "after": "gt", ">=": "gte"}[op]
+        return Q(**{f"{path}__{lookup}": value})
+
+    return predicate
+
+
+def days_since_last_order(op: str, value, compiled: Compiled) -> Q:
+    """Whole calendar days from the last paid order's day to the day of `as_of`, as ranges of last_order_at."""
+    ctx = compiled.context
+    path = "segment_facts__last_order_at"
+
+    def day(n: int) -> dt.datetime:  # first instant of the day n days before as_of's day
+        return ctx.day_start(ctx.today - dt.timedelta(days=n))
+
+    if op == "is_set":
+        return Q(**{f"{path}__isnull": False})
+    if op == "=":
+        return Q(**{f"{path}__gte": day(value), f"{path}__lt": day(value - 1)})
+    if op == "in":
+        q = Q(pk__in=[])
+        for n in value:
+            q |= Q(**{f"{path}__gte": day(n), f"{path}__lt": day(n - 1)})
+        return q
+    if op == "between":
+        return Q(**{f"{path}__gte": day(value[1]), f"{path}__lt": day(value[0] - 1)})
+    if op == ">":
+        return Q(**{f"{path}__lt": day(value)})
+    if op == ">=":
+        return Q(**{f"{path}__lt": day(value - 1)})
+    if op == "<":
+        return Q(**{f"{path}__gte": day(value - 1)})
+    if op == "<=":
+        return Q(**{f"{path}__gte": day(value)})
+    raise AssertionError(op)
+
+
+def exists(model_path: str, build: Callable[[str, Any, Compiled], Q | None]):
+    """Predicate "has a related row matching": EXISTS over `model_path` ("app.Model") correlated by customer.
+
+    `build` returns the filter on that model for the operator and value (None: any row).
+    """
+
+    def predicate(op: str, value, compiled: Compiled) -> Q:
+        from django.apps import apps
+
+        model = apps.get_model(model_path)
+        rows = model.objects.filter(customer=OuterRef("pk"))
+        condition = build(op, value, compiled)
+        if condition is not None:
+            rows = rows.filter(condition)
+        return Q(Exists(rows))
+
+    return predicate
+
+
+def _by_name(path: str):
+    def build(op, value, compiled):
+        if op == "is_set":
+            return None
+        return Q(**{f"{path}__in" if op == "in" else path: value})
+
+    return build
+
+
+def _owner(op: str, value, compiled: Compiled) -> Q:
+    if op == "is_set":
+        return Q(owner__isnull=False)
+    values = value if op == "in" else [value]
+    ids = [v for v in values if isinstance(v, int)]
+    names = [v for v in values if isinstance(v, str)]
+    q = Q(pk__in=[])
+    if ids:
+        q |= Q(owner_id__in=ids)
+    if names:
+        q |= Q(owner__username__in=names)
+    return q
+
+
+def _consent(channel: str):
+    def build(op, value, compiled):
+        if op == "is_set":
+            return Q(channel=channel)
+        return Q(channel=channel, granted=value)
+
+    return exists("customers.Consent", build)
+
+
+def _purchase(line_path: str):
+    """Bought (in a paid order) a product whose SKU / category is the value, ever or within the last `days`."""
+
+    def predicate(op: str, value, compiled: Compiled, extra: dict) -> Q:
+        from django.apps import apps
+
+        from guanxi.commerce.models import PAID_STATUSES
+
+        OrderLine = apps.get_model("commerce.OrderLine")
+        values = value if op == "in" else [value]
+        lines = OrderLine.objects.filter(order__customer=OuterRef("pk"), order__status__in=PAID_STATUSES,
+                                         **{f"{line_path}__in": values})
+        days = extra.get("days")
+        if days:
+            ctx = compiled.context
+            lines = lines.filter(
+                order__placed_at__gte=ctx.day_start(ctx.today - dt.timedelta(days=days - 1)),
+                order__placed_at__lt=ctx.day_start(ctx.today + dt.timedelta(days=1)),
+            )
+        return Q(Exists(lines))
+
+    return predicate
+
+
+def _lifecycle(compiled: Compiled):
+    # The analytics refresh writes the stage on the score; customers it has not scored yet keep the profile's.
+    return Coalesce(NullIf(F("score__lifecycle_stage"), Value("")), F("lifecycle_stage"))
+
+
+def _clv_top_percent(op: str, value, compiled: Compiled) -> Q:
+    """In the top `value` percent of the workspace's customers by CLV (ties at the threshold included).
+
+    The threshold is the CLV at position ceil(n·p/100) in descending order, found by a scalar subquery inside the
+    same SQL statement: (n·p − 1) / 100 in integer arithmetic is that position's zero-based offset.
+    """
+    from guanxi.insight.models import CustomerScore
+
+    table = CustomerScore._meta.db_table
+    threshold = RawSQL(
+        f'(SELECT s.clv FROM {table} s WHERE s.workspace_id = %s AND s.clv IS NOT NULL ORDER BY s.clv DESC '
+        f'LIMIT 1 OFFSET ((SELECT COUNT(*) FROM {table} c WHERE c.workspace_id = %s AND c.clv IS NOT NULL) '
+        f'* %s - 1) / 100)',
+        (compiled.context.workspace_id, compiled.context.workspace_id, int(value)),
+    )
+    alias = compiled.alias(f"_sg_clv_top_{int(value)}", threshold)
+    return Q(score__clv__gte=F(alias))
+
+
+# The catalogue ------------------------------------------------------------------------------------------------
+
+_REGISTRY: dict[str, FieldDef] = {}
+
+
+def register_field(field: FieldDef) -> None:
+    """Add a field (other apps add theirs, e.g. service tickets); a key can be registered once."""
+    if field.key in _REGISTRY:
+        raise ValueError(f"segment field {field.key!r} is already registered")
+    _REGISTRY[field.key] = field
+
+
+def _choices(text_choices) -> tuple:
+    return tuple((value, label) for value, label in text_choices.choices)
+
+
+def _builtin_fields() -> None:
+    from guanxi.customers.models import Channel, Gender, Lifecycle
+    from guanxi.insight.models import ChurnRisk, ValueTier
+    from guanxi.segments.catalogue import RFM_SEGMENTS, VALUE_CLASSES
+
+    profile = [
+        FieldDef("name", "profile", "text", _("Name"), TEXT_OPS, column("name", text=True)),
+        FieldDef("gender", "profile", "choice", _("Gender"), CHOICE_OPS, column("gender", text=True),
+                 choices=_choices(Gender)),
+        FieldDef("birthday_month", "profile", "int", _("Birthday month"), INT_OPS,
+                 alias_column("_sg_birthday_month", lambda c: ExtractMonth("birthday")), min_value=1, max_value=12),
+        FieldDef("birthday", "profile", "date", _("Birthday"), DATE_OPS, date_column("birthday")),
+        FieldDef("country", "profile", "text", _("Country"), TEXT_OPS, column("country", text=True)),
+        FieldDef("province", "profile", "text", _("Province"), TEXT_OPS, column("province", text=True)),
+        FieldDef("city", "profile", "text", _("City"), TEXT_OPS, column("city", text=True)),
+        FieldDef("district", "profile", "text", _("District"), TEXT_OPS, column("district", text=True)),
+        FieldDef("industry", "profile", "text", _("Industry"), TEXT_OPS, column("industry", text=True)),
+        FieldDef("tags", "profile", "set", _("Tags"), SET_OPS,
+                 exists("customers.CustomerTag", _by_name("tag__name")), suggest="tags"),
+        FieldDef("owner", "profile", "set", _("Owner"), SET_OPS, _owner, suggest="owners",
+                 help=_("A member's user id or username.")),
+        FieldDef("store", "profile", "set", _("Store"), SET_OPS,
+                 exists("segments.CustomerStore", _by_name("store__name")), suggest="stores",
+                 help=_("Bought in, or is known to, the store (by store name).")),
+        FieldDef("created", "profile", "datetime", _("Created"), DATE_OPS, datetime_column("created_at")),
+    ]
+    for channel, label in Channel.choices:
+        profile.append(FieldDef(f"consent.{channel}", "profile", "bool", format_lazy(_("Consent: {channel}"),
+                                channel=label), BOOL_OPS, _consent(channel),
+                                help=_("true: consented; false: refused; not set: never asked.")))
+
+    facts = "segment_facts"
+    behaviour = [
+        FieldDef("orders_count", "behaviour", "int", _("Orders"), INT_OPS,
+                 column(f"{facts}__orders_count", default=0, missing=facts), min_value=0),
+        FieldDef("paid_orders_count", "behaviour", "int", _("Paid orders"), INT_OPS,
+                 column(f"{facts}__paid_orders_count", default=0, missing=facts), min_value=0),
+        FieldDef("refunds_count", "behaviour", "int", _("Refunded orders"), INT_OPS,
+                 column(f"{facts}__refunds_count", default=0, missing=facts), min_value=0),
+        FieldDef("total_paid", "behaviour", "decimal", _("Total paid"), NUMBER_OPS,
+                 column(f"{facts}__total_paid", default=Decimal(0), missing=facts)),
+        FieldDef("net_paid", "behaviour", "decimal", _("Net paid (after refunds)"), NUMBER_OPS,
+                 column(f"{facts}__net_paid", default=Decimal(0), missing=facts)),
+        FieldDef("refunded", "behaviour", "decimal", _("Refunded amount"), NUMBER_OPS,
+                 column(f"{facts}__refunded", default=Decimal(0), missing=facts)),
+        FieldDef("average_order_value", "behaviour", "decimal", _("Average order value"), NUMBER_OPS,
+                 column(f"{facts}__average_order_value")),
+        FieldDef("first_order_at", "behaviour", "datetime", _("First order"), DATE_OPS,
+                 datetime_column(f"{facts}__first_order_at")),
+        FieldDef("last_order_at", "behaviour", "datetime", _("Last order"), DATE_OPS,
+                 datetime_column(f"{facts}__last_order_at")),
+        FieldDef("days_since_last_order", "behaviour", "int", _("Days since last order"), INT_OPS,
+                 days_since_last_order),
+        FieldDef("bought_sku", "behaviour", "purchase", _("Bought SKU"), PURCHASE_OPS, _purchase("sku"),
+                 suggest="skus", extra_keys=frozenset({"days"}),
+                 help=_("Optional \"days\": only purchases within the last N days.")),
+        FieldDef("bought_category", "behaviour", "purchase", _("Bought category"), PURCHASE_OPS,
+                 _purchase("product__category"), suggest="categories", extra_keys=frozenset({"days"}),
+                 help=_("Optional \"days\": only purchases within the last N days.")),
+    ]
+
+    scores = [
+        FieldDef("rfm_r", "scores", "int", _("RFM recency score"), INT_OPS, column("score__rfm_r"),
+                 min_value=1, max_value=5),
+        FieldDef("rfm_f", "scores", "int", _("RFM frequency score"), INT_OPS, column("score__rfm_f"),
+                 min_value=1, max_value=5),
+        FieldDef("rfm_m", "scores", "int", _("RFM monetary score"), INT_OPS, column("score__rfm_m"),
+                 min_value=1, max_value=5),
+        FieldDef("rfm_segment", "scores", "choice", _("RFM segment"), CHOICE_OPS,
+                 column("score__rfm_segment", text=True), choices=RFM_SEGMENTS),
+        FieldDef("value_class", "scores", "choice", _("Value class"), CHOICE_OPS,
+                 column("score__value_class", text=True), choices=VALUE_CLASSES),
+        FieldDef("value_tier", "scores", "choice", _("Value tier (ABC)"), CHOICE_OPS,
+                 column("score__value_tier", text=True), choices=_choices(ValueTier)),
+        FieldDef("lifecycle_stage", "scores", "choice", _("Lifecycle stage"), CHOICE_OPS,
+                 alias_column("_sg_lifecycle", _lifecycle, text=True), choices=_choices(Lifecycle)),
+        FieldDef("clv", "scores", "decimal", _("Customer lifetime value"), NUMBER_OPS, column("score__clv")),
+        FieldDef("clv_top_percent", "scores", "int", _("CLV rank (top %)"), ("<=",), _clv_top_percent,
+                 min_value=1, max_value=100, help=_("In the top N percent of customers by CLV.")),
+        FieldDef("p_alive", "scores", "float", _("P(alive)"), NUMBER_OPS, column("score__p_alive"),
+                 min_value=0, max_value=1),
+        FieldDef("buy_again", "scores", "float", _("Will buy again (probability)"), NUMBER_OPS,
+                 column("score__buy_again"), min_value=0, max_value=1),
+        FieldDef("churn_risk", "scores", "choice", _("Churn risk"), CHOICE_OPS,
+                 column("score__churn_risk", text=True), choices=_choices(ChurnRisk)),
+        FieldDef("gross_profit", "scores", "decimal", _("Gross profit"), NUMBER_OPS, column("score__gross_profit")),
+    ]
+    for field in (*profile, *behaviour, *scores):
+        register_field(field)
+
+
+FAMILIES = (("profile", _("Profile")), ("behaviour", _("Behaviour")), ("scores", _("Scores")),
+            ("service", _("Service")))
+
+
+def fields() -> dict[str, FieldDef]:
+    """Every registered field by key (custom fields are per workspace: see custom_field_def)."""
+    if not _REGISTRY:
+        _builtin_fields()
+    return _REGISTRY
+
+
+CUSTOM_PREFIX = "custom."
+
+
+def custom_field_def(key: str, field_type: str, label: str, choices: list[str]) -> FieldDef:
+    """The rule field `custom.<key>` for a workspace's custom field of type text, number, date or choice."""
+    column_name = {"number": "value_number", "date": "value_date"}.get(field_type, "value_text")
+
+    def build(op, value, compiled):
+        q = Q(field__key=key)
+        if op == "is_set":
+            return q & (~Q(value_text="") if column_name == "value_text" else Q(**{f"{column_name}__isnull": False}))
+        if field_type == "date":
+            return q & date_column(column_name)(op, value, compiled)
+        return q & column(column_name, text=column_name == "value_text")(op, value, compiled)
+
+    kind = {"number": "decimal", "date": "date", "choice": "choice"}.get(field_type, "text")
+    ops = {"decimal": NUMBER_OPS, "date": DATE_OPS, "choice": CHOICE_OPS}.get(kind, TEXT_OPS)
+    return FieldDef(
+        f"{CUSTOM_PREFIX}{key}", "profile", kind, label, ops, exists("customers.CustomFieldValue", build),
+        choices=tuple((c, c) for c in choices) if kind == "choice" else None,
+    )

@@ -1,0 +1,142 @@
+"""Saved segments, their membership over time, and the per-customer behaviour facts rules are evaluated on.
+
+Membership is kept as *spells*: one SegmentMember row per stay of a customer in a segment, `left_at` empty while
+the customer is still in. Current members, "who entered this week" and "who left" are then one indexed query each,
+and a refresh only writes the customers whose state changed.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from guanxi.commerce.models import MONEY
+from guanxi.workspaces.tenancy import WorkspaceOwned
+
+
+class Segment(WorkspaceOwned):
+    name = models.CharField(_("name"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    rules = models.JSONField(_("rules"), default=dict)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        verbose_name=_("owner"),
+    )
+    # Set for the segments every workspace gets (see builtin.py); those are refreshed but never edited.
+    builtin_key = models.CharField(max_length=60, blank=True, editable=False)
+    member_count = models.PositiveIntegerField(_("members"), default=0)
+    refreshed_at = models.DateTimeField(_("refreshed at"), null=True, blank=True)
+    refreshed_as_of = models.DateTimeField(null=True, blank=True)
+    refresh_error = models.TextField(blank=True, help_text="Why the last refresh failed; empty when it worked.")
+
+    class Meta:
+        ordering = ["builtin_key", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "name"], condition=Q(builtin_key=""),
+                                    name="segment_name_unique"),
+            models.UniqueConstraint(fields=["workspace", "builtin_key"], condition=~Q(builtin_key=""),
+                                    name="segment_builtin_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.display_name)
+
+    @property
+    def is_builtin(self) -> bool:
+        return bool(self.builtin_key)
+
+    @property
+    def display_name(self):
+        """The name in the reader's language: built-in segments are named from the catalogue, not the row."""
+        if self.builtin_key:
+            from guanxi.segments.builtin import builtin_label
+
+            return builtin_label(self.builtin_key) or self.name
+        return self.name
+
+
+class SegmentMember(WorkspaceOwned):
+    """One stay of a customer in a segment: entered at one refresh, left at a later one (or still in)."""
+
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="memberships")
+    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="+")
+    entered_at = models.DateTimeField(_("entered"))
+    left_at = models.DateTimeField(_("left"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-entered_at", "-id"]
+        constraints = [
+            # At most one open stay per customer and segment; also the index behind "current members".
+            models.UniqueConstraint(fields=["segment", "customer"], condition=Q(left_at__isnull=True),
+                                    name="segment_member_open_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["segment", "entered_at"], name="segment_member_entered"),
+            models.Index(fields=["segment", "left_at"], name="segment_member_left"),
+            models.Index(fields=["customer"], name="segment_member_customer"),
+        ]
+
+
+class SegmentSize(WorkspaceOwned):
+    """The size of a segment after one refresh, with how many entered and left: the size-over-time chart."""
+
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="sizes")
+    at = models.DateTimeField(_("refreshed at"))
+    as_of = models.DateTimeField(_("as of"))
+    size = models.PositiveIntegerField(_("members"))
+    entered = models.PositiveIntegerField(_("entered"))
+    left = models.PositiveIntegerField(_("left"))
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["segment", "at"], name="segment_size_at")]
+
+
+class CustomerFacts(WorkspaceOwned):
+    """A customer's order figures, rebuilt from the orders by `facts_rebuild` (after imports, nightly, on demand).
+
+    Rules read behaviour from here rather than aggregating millions of orders on every keystroke. Customers
+    without orders have no row; the compiler treats a missing row as zero orders.
+    """
+
+    customer = models.OneToOneField("customers.Customer", primary_key=True, on_delete=models.CASCADE,
+                                    related_name="segment_facts")
+    orders_count = models.IntegerField(default=0)
+    paid_orders_count = models.IntegerField(default=0)
+    refunds_count = models.IntegerField(default=0, help_text="Orders with money refunded.")
+    total_paid = models.DecimalField(**MONEY, default=0, help_text="Paid amount of paid orders.")
+    refunded = models.DecimalField(**MONEY, default=0)
+    net_paid = models.DecimalField(**MONEY, default=0, help_text="total_paid − refunded")
+    average_order_value = models.DecimalField(**MONEY, null=True, blank=True)
+    first_order_at = models.DateTimeField(null=True, blank=True, help_text="First paid order.")
+    last_order_at = models.DateTimeField(null=True, blank=True, help_text="Last paid order.")
+
+    class Meta:
+        ordering = ["customer_id"]
+        indexes = [
+            models.Index(fields=["workspace", "last_order_at"], name="facts_last_order"),
+            models.Index(fields=["workspace", "total_paid"], name="facts_total_paid"),
+            models.Index(fields=["workspace", "paid_orders_count"], name="facts_paid_orders"),
+        ]
+
+
+class FactsRebuild(WorkspaceOwned):
+    """One rebuild of CustomerFacts: rules see order figures as of the newest one."""
+
+    customers = models.PositiveIntegerField()
+    store_links = models.PositiveIntegerField()
+    seconds = models.FloatField()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+
+class CustomerStore(WorkspaceOwned):
+    """That a customer has bought in, or is known to, a store (from orders and store-scoped identities)."""
+
+    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="+")
+    store = models.ForeignKey("workspaces.Store", on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        ordering = ["store_id", "customer_id"]
+        constraints = [models.UniqueConstraint(fields=["store", "customer"], name="customer_store_unique")]
