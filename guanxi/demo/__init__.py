@@ -1,0 +1,120 @@
+"""The demo: a workspace with real CDNOW data and a generated Taobao-style shop, and a login for each role.
+
+`build_demo()` is idempotent: it creates what is missing (workspace, users, memberships, the CDNOW store, the
+generated store) and leaves what exists alone, with two exceptions: the owner `demo` gets the demo password back
+if it was changed (the command line prints it), and a demo user with fewer than three follow-ups due today (the
+demo was built on an earlier day) gets some, so "my follow-ups today" is never empty.
+
+Logins (all with the password DEMO_PASSWORD, "guanxi-demo"):
+    demo       owner        xiaoli     sales (售前)        xiaowang   service (售后)
+    xiaozhang  marketing    xiaochen   analyst (read-only)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from guanxi.workspaces.models import Role, Workspace
+
+DEMO_SLUG = "demo"
+DEMO_NAME = "演示店铺 Demo shop"
+DEMO_TIME_ZONE = "Asia/Shanghai"
+DEMO_PASSWORD = "guanxi-demo"
+DEMO_USERS = [
+    ("demo", Role.OWNER),
+    ("xiaoli", Role.SALES),
+    ("xiaowang", Role.SERVICE),
+    ("xiaozhang", Role.MARKETING),
+    ("xiaochen", Role.ANALYST),
+]
+# Who chats with customers and owns follow-ups in the generated shop.
+DEMO_STAFF = ("demo", "xiaoli", "xiaowang")
+TODAY_TASKS_PER_USER = 3
+
+
+@dataclasses.dataclass(frozen=True)
+class DemoLogin:
+    workspace: Workspace
+    username: str
+    password: str
+    cdnow_orders_created: int
+    taobao_orders_created: int
+
+
+def build_demo(
+    *, customers: int = 2000, orders: int = 10000, progress: bool = False, seed: int = 1,
+    now: dt.datetime | None = None, cdnow_path: Path | str | None = None,
+) -> DemoLogin:
+    """Create (or complete) the demo workspace; returns the owner's login.
+
+    `customers`/`orders` size the generated Taobao store (made once); `cdnow_path` replaces the CDNOW master file
+    (tests load a slice of it).
+    """
+    from guanxi.demo.cdnow import CDNOW_MASTER, load_cdnow
+    from guanxi.demo.taobao import DEFAULT_STORE_NAME, generate_taobao_store
+    from guanxi.commerce.models import Order
+    from guanxi.workspaces.models import Store
+    from guanxi.workspaces.services import member_add, user_ensure, workspace_create
+
+    User = get_user_model()
+    now = now or timezone.now()
+    with transaction.atomic():
+        workspace = Workspace.objects.filter(slug=DEMO_SLUG).first() or workspace_create(
+            slug=DEMO_SLUG, name=DEMO_NAME, time_zone=DEMO_TIME_ZONE, currency="CNY"
+        )
+        existing = {user.username: user for user in User.objects.filter(username__in=[u for u, _ in DEMO_USERS])}
+        users = {}
+        for username, role in DEMO_USERS:
+            user = existing.get(username)
+            # Hashing a password takes a good part of a second: reset only a missing user or a changed login.
+            if user is None or (username == DEMO_USERS[0][0] and not user.check_password(DEMO_PASSWORD)):
+                user = user_ensure(username=username, password=DEMO_PASSWORD)
+            users[username] = user
+            member_add(workspace=workspace, user=user, role=role)
+
+    cdnow = load_cdnow(workspace=workspace, path=cdnow_path or CDNOW_MASTER, progress=progress)
+    store = Store.all_workspaces.filter(workspace=workspace, name=DEFAULT_STORE_NAME).first()
+    taobao_orders = 0
+    if store is None or not Order.all_workspaces.filter(store=store).exists():
+        generation = generate_taobao_store(
+            workspace=workspace, customers=customers, orders=orders, seed=seed, now=now,
+            staff=[users[name].pk for name in DEMO_STAFF], today_tasks_per_staff=TODAY_TASKS_PER_USER,
+            progress=progress,
+        )
+        taobao_orders = generation.orders
+    _top_up_todays_tasks(workspace, [users[name] for name in DEMO_STAFF], now=now)
+    return DemoLogin(workspace=workspace, username=DEMO_USERS[0][0], password=DEMO_PASSWORD,
+                     cdnow_orders_created=cdnow.orders_created, taobao_orders_created=taobao_orders)
+
+
+def _top_up_todays_tasks(workspace: Workspace, staff: list, *, now: dt.datetime) -> None:
+    """Give each staff member TODAY_TASKS_PER_USER open follow-ups due today (a demo built on an earlier day)."""
+    from guanxi.activities.models import Task, TaskStatus
+    from guanxi.activities.services import task_create
+    from guanxi.customers.models import Customer
+    from guanxi.demo.taobao import DEFAULT_STORE_NAME
+    from guanxi.demo.vocabulary import TASK_TITLES
+    from guanxi.workspaces import tenancy
+
+    with tenancy.active(workspace), transaction.atomic():
+        today = tenancy.workspace_today(now)
+        recent = list(
+            Customer.objects.filter(orders__store__name=DEFAULT_STORE_NAME, merged_into__isnull=True)
+            .order_by("-id").values_list("id", flat=True).distinct()[:50]
+        )
+        if not recent:
+            return
+        customers = {c.pk: c for c in Customer.objects.filter(pk__in=recent)}
+        picks = iter(sorted(customers, reverse=True) * len(staff))
+        for user in staff:
+            have = Task.objects.filter(assignee=user, status=TaskStatus.OPEN, due_on=today).count()
+            for n in range(have, TODAY_TASKS_PER_USER):
+                title, kind = TASK_TITLES[n % len(TASK_TITLES)]
+                task_create(customer=customers[next(picks)], title=title, kind=kind, due_on=today, assignee=user,
+                            created_by=user)

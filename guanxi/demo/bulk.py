@@ -1,0 +1,179 @@
+"""Fast raw inserts for system bulk work (the CDNOW loader, the demo generator, benchmarks).
+
+Rows are plain tuples of str/int/bool/None in the order of the given field names; datetimes are passed as
+strings made by `format_ts` (UTC), dates as "YYYY-MM-DD", money as "12.34". On PostgreSQL the rows go through
+COPY (psycopg 3); on SQLite through executemany on the raw connection. Callers run inside `transaction.atomic()`
+and validate their own data: this bypasses model validation, signals and the fail-closed tenant manager on
+purpose (every row carries its workspace id explicitly).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from typing import Iterable, Iterator, Sequence
+
+from django.db import connection as default_connection
+from django.db import models, transaction
+
+
+class BulkWriter:
+    def __init__(self, connection=None):
+        self.connection = connection or default_connection
+        self.connection.ensure_connection()
+        self.vendor = self.connection.vendor
+        if self.vendor not in ("postgresql", "sqlite"):
+            raise NotImplementedError(f"Bulk writes are not implemented for {self.vendor}.")
+        self.postgres = self.vendor == "postgresql"
+        self._next_id: dict[str, int] = {}
+        self._sequences: dict[str, str] = {}
+        self._skip_triggers: bool | None = None
+        # PostgreSQL gets an explicit offset; the SQLite backend stores naive UTC text, as Django does.
+        self._ts_suffix = "+00" if self.postgres else ""
+
+    # -- values -------------------------------------------------------------------------------------------------
+    def format_ts(self, ts: int) -> str:
+        """A UTC timestamp (whole seconds since the epoch) as the database's datetime text."""
+        t = time.gmtime(ts)
+        return "%04d-%02d-%02d %02d:%02d:%02d%s" % (t[0], t[1], t[2], t[3], t[4], t[5], self._ts_suffix)
+
+    # -- ids ----------------------------------------------------------------------------------------------------
+    def reserve_ids(self, model: type[models.Model], count: int) -> list[int]:
+        """`count` fresh primary keys for `model`, for rows that other rows in the same batch point to."""
+        if count <= 0:
+            return []
+        table = model._meta.db_table
+        with self.connection.cursor() as cursor:
+            if self.postgres:
+                sequence = self._sequences.get(table)
+                if sequence is None:
+                    cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", [table, model._meta.pk.column])
+                    sequence = self._sequences[table] = cursor.fetchone()[0]
+                cursor.execute("SELECT nextval(%s) FROM generate_series(1, %s)", [sequence, count])
+                return [row[0] for row in cursor.fetchall()]
+            # SQLite: the caller holds the write lock (atomic() begins IMMEDIATE), so max(id) cannot move under
+            # us; sqlite_sequence remembers ids of deleted rows, which must not be reused.
+            pk = self.connection.ops.quote_name(model._meta.pk.column)
+            cursor.execute(f"SELECT COALESCE(MAX({pk}), 0) FROM {self.connection.ops.quote_name(table)}")
+            highest = cursor.fetchone()[0]
+            cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
+            row = cursor.fetchone()
+            start = max(highest, row[0] if row else 0, self._next_id.get(table, 0) - 1) + 1
+            self._next_id[table] = start + count
+            return list(range(start, start + count))
+
+    # -- rows ---------------------------------------------------------------------------------------------------
+    def columns(self, model: type[models.Model], fields: Sequence[str]) -> list[str]:
+        return [model._meta.get_field(name).column for name in fields]
+
+    def _defaults(self, model: type[models.Model], fields: Sequence[str]) -> tuple[list[str], tuple]:
+        """Columns the caller left out and the value each gets: the field's default (evaluated once), or NULL.
+
+        This keeps the bulk loaders working when a column with a default is added to a model later; a new
+        NOT NULL column without any default is an error naming it, not a failed COPY.
+        """
+        given = set(fields)
+        columns, values = [], []
+        for field in model._meta.concrete_fields:
+            if field.name in given or field.attname in given or field.primary_key:
+                continue
+            if field.db_default is not models.NOT_PROVIDED:
+                continue  # the database fills it
+            if field.has_default():
+                value = field.get_db_prep_save(field.get_default(), connection=self.connection)
+            elif field.null:
+                value = None
+            elif getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+                value = self.format_ts(int(time.time()))
+            else:
+                raise ValueError(f"{model.__name__}.{field.name} has no default; the bulk loader must set it.")
+            columns.append(field.column)
+            values.append(value)
+        return columns, tuple(values)
+
+    def insert(self, model: type[models.Model], fields: Sequence[str], rows: Iterable[tuple]) -> int:
+        """Insert `rows` (tuples in the order of `fields`) into `model`'s table; returns how many were written."""
+        quote = self.connection.ops.quote_name
+        table = quote(model._meta.db_table)
+        extra_columns, extra = self._defaults(model, fields)
+        if extra:
+            rows = (row + extra for row in rows)
+        names = self.columns(model, fields) + extra_columns
+        columns = ", ".join(quote(c) for c in names)
+        fields = names
+        raw = self.connection.connection
+        count = 0
+        if self.postgres:
+            with raw.cursor() as cursor:
+                with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                    write = copy.write_row
+                    for row in rows:
+                        write(row)
+                        count += 1
+            return count
+        if not isinstance(rows, (list, tuple)):
+            rows = list(rows)
+        placeholders = ", ".join("?" * len(fields))
+        raw.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", rows)
+        return len(rows)
+
+    def analyze(self, *model_list: type[models.Model]) -> None:
+        """Refresh the planner's statistics after a bulk load (PostgreSQL plans joins badly on empty-looking
+        tables until autovacuum gets round to them); SQLite needs nothing."""
+        if self.postgres:
+            with self.connection.cursor() as cursor:
+                for model in model_list:
+                    cursor.execute(f"ANALYZE {self.connection.ops.quote_name(model._meta.db_table)}")
+
+    @contextlib.contextmanager
+    def transaction(self, *, trusted_references: bool = False) -> Iterator[None]:
+        """`transaction.atomic()` tuned for bulk loading.
+
+        On PostgreSQL, commits skip waiting for the WAL flush (a crash loses at most the last chunks, which are
+        loaded again). With `trusted_references` the per-row foreign-key triggers are skipped
+        (`session_replication_role = replica`) when the database role may: for rows whose references the caller
+        made or looked up itself in the same run those checks cannot fail, and they cost as much as the inserts.
+        Unique and check constraints still apply. Both settings end with the block, also inside a caller's
+        transaction.
+        """
+        nested = self.connection.in_atomic_block
+        with transaction.atomic(using=self.connection.alias):
+            settings = []
+            if self.postgres:
+                settings.append("synchronous_commit")
+                with self.connection.cursor() as cursor:
+                    if trusted_references and self._may_skip_triggers(cursor):
+                        settings.append("session_replication_role")
+                        cursor.execute("SET LOCAL session_replication_role TO replica")
+                    cursor.execute("SET LOCAL synchronous_commit TO off")
+            yield
+            if nested and settings:  # SET LOCAL would otherwise last until the caller's transaction ends
+                with self.connection.cursor() as cursor:
+                    for name in settings:
+                        cursor.execute(f"SET LOCAL {name} TO DEFAULT")
+
+    def _may_skip_triggers(self, cursor) -> bool:
+        if self._skip_triggers is None:
+            granted = (" OR has_parameter_privilege('session_replication_role', 'SET')"
+                       if self.connection.pg_version >= 150000 else "")  # GRANT SET ON PARAMETER came in 15
+            cursor.execute(f"SELECT rolsuper{granted} FROM pg_roles WHERE rolname = current_user")
+            row = cursor.fetchone()
+            self._skip_triggers = bool(row and row[0])
+        return self._skip_triggers
+
+
+class _NoBar:
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def progress_bar(enabled: bool, *, total: int, desc: str):
+    """A tqdm bar counting orders, or a stand-in that does nothing."""
+    if not enabled:
+        return _NoBar()
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit=" orders", unit_scale=True)
