@@ -16,6 +16,12 @@ from guanxi.workspaces.services import api_token_create, store_create
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    # Real PBKDF2 costs ~0.25 s per member made; these tests make hundreds. (Login still checks the password.)
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def client(workspace, make_member):
     user = make_member(workspace, Role.SERVICE)
