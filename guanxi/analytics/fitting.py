@@ -2,7 +2,7 @@
 
 Each model supplies a vectorised log-likelihood with its analytic gradient over *unique* data rows and their
 counts (customers with identical (x, t_x, T) share a row, which typically shrinks the data ten-fold).
-`maximize_log_likelihood` optimises in log-parameter space (all parameters are positive) with L-BFGS-B,
+`maximize_log_likelihood` optimises in log-parameter space (rates and shapes are positive) with BFGS,
 polishes with Newton steps on the observed information, and reports the log-likelihood, convergence and
 standard errors from the inverse of the Hessian of −LL at the optimum (computed by central differences of the
 analytic gradient).
@@ -36,8 +36,8 @@ class FitReport:
     Attributes:
         log_likelihood: maximised total log-likelihood (natural log, summed over customers).
         converged: the optimiser reported success, the gradient is ~0 and the Hessian is negative definite.
-        iterations: optimiser iterations (L-BFGS-B plus Newton polishing steps).
-        message: the optimiser's message.
+        iterations: optimiser iterations (BFGS plus Newton polishing steps).
+        message: "converged…", or the optimiser's message when the fit did not converge.
         standard_errors: parameter name → asymptotic standard error (NaN if the Hessian is singular).
         customers: customers in the data; repeat_customers: those with frequency ≥ 1.
         gradient_norm: max |∂LL/∂θ| at the optimum (natural parameters, total log-likelihood).
@@ -84,68 +84,71 @@ def maximize_log_likelihood(
     weights: np.ndarray,
     customers: int,
     repeat_customers: int,
+    positive: np.ndarray | None = None,
 ) -> tuple[np.ndarray, FitReport]:
-    """Maximise Σ weights · loglik(θ) over θ > 0; return θ̂ and a `FitReport`.
+    """Maximise Σ weights · loglik(θ); return θ̂ and a `FitReport`.
 
     ``loglik(theta, gradient)`` returns per-row log-likelihoods (shape (rows,)) and, if ``gradient``, their
-    derivatives (shape (rows, len(theta))).
+    derivatives (shape (rows, len(theta))). Parameters flagged in ``positive`` (default: all) are optimised as
+    log θ; the others (covariate coefficients) as they are.
     """
     started = time.perf_counter()
+    initial = np.asarray(initial, dtype=float)
+    positive = np.ones(len(initial), dtype=bool) if positive is None else np.asarray(positive, dtype=bool)
     total_weight = float(weights.sum())
 
     def total(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        ll, grad = loglik(theta, True)
-        return float(weights @ ll), weights @ grad
+        with np.errstate(all="ignore"):
+            ll, grad = loglik(theta, True)
+            # Elementwise products, not `@`: OpenBLAS worker threads spin after each call and, on a busy
+            # 2-core machine, slow the whole fit several-fold; these sums are memory-bound anyway.
+            return float(np.sum(weights * ll)), np.sum(grad * weights[:, None], axis=0)
+
+    def to_theta(phi: np.ndarray) -> np.ndarray:
+        return np.where(positive, np.exp(np.clip(phi, -30.0, 30.0)), phi)
 
     def objective(phi: np.ndarray) -> tuple[float, np.ndarray]:
-        theta = np.exp(phi)
-        with np.errstate(all="ignore"):
-            value, grad = total(theta)
+        theta = to_theta(phi)
+        value, grad = total(theta)
         if not np.isfinite(value) or not np.all(np.isfinite(grad)):
             return np.inf, np.zeros_like(phi)
         # Scaled by the number of customers so tolerances do not depend on data size.
-        return -value / total_weight, -(grad * theta) / total_weight
+        return -value / total_weight, -(grad * np.where(positive, theta, 1.0)) / total_weight
 
-    phi0 = np.log(np.asarray(initial, dtype=float))
+    phi0 = np.where(positive, np.log(np.where(positive, initial, 1.0)), initial)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        result = optimize.minimize(
-            objective,
-            phi0,
-            jac=True,
-            method="L-BFGS-B",
-            bounds=[(-20.0, 20.0)] * len(phi0),
-            options={"maxiter": 1000, "ftol": 1e-15, "gtol": 1e-10, "maxcor": 20},
-        )
-    theta = np.exp(result.x)
+        # BFGS rather than L-BFGS-B: with a handful of parameters its dense update is trivial, and it makes no
+        # BLAS calls whose thread pool would compete with other work for the cores.
+        result = optimize.minimize(objective, phi0, jac=True, method="BFGS", options={"maxiter": 1000, "gtol": 1e-9})
+    theta = to_theta(result.x)
     iterations = int(result.nit)
-    # Newton polishing in natural parameters: L-BFGS-B stops on a relative-change test, which can leave the
-    # 4th significant digit of a flat direction unsettled. Two or three Newton steps make it exact.
-    hessian = _hessian(total, theta)
-    for _ in range(8):
-        value, grad = total(theta)
+    # Newton polishing: BFGS stops on a gradient test, which can leave the 4th significant digit of a flat
+    # direction unsettled. A few steps with the Hessian at the BFGS point settle it; the same
+    # Hessian (the change in θ is tiny) gives the standard errors.
+    hessian = _hessian(total, theta, positive)
+    value, grad = total(theta)
+    for _ in range(4):
         try:
             step = np.linalg.solve(hessian, -grad)
         except np.linalg.LinAlgError:
             break
         candidate = theta + step
-        if np.any(candidate <= 0):
+        if np.any(candidate[positive] <= 0):
             break
-        new_value, _ = total(candidate)
-        if not np.isfinite(new_value) or new_value < value - 1e-9 * abs(value):
+        new_value, new_grad = total(candidate)
+        if not np.isfinite(new_value) or new_value < value:
             break
-        theta = candidate
+        theta, value, grad = candidate, new_value, new_grad
         iterations += 1
-        hessian = _hessian(total, theta)
-        if np.max(np.abs(step) / theta) < 1e-12:
+        if np.max(np.abs(step) / np.maximum(np.abs(theta), 1e-8)) < 1e-10:
             break
-    value, grad = total(theta)
     information = -hessian
     try:
         covariance = np.linalg.inv(information)
         variances = np.diag(covariance)
         errors = np.where(variances > 0, np.sqrt(np.abs(variances)), np.nan)
-        negative_definite = bool(np.all(np.linalg.eigvalsh((information + information.T) / 2) > 0))
+        negative_definite = bool(np.all(np.linalg.eigvalsh(information) > 0))
     except np.linalg.LinAlgError:
         errors = np.full(len(theta), np.nan)
         negative_definite = False
@@ -157,7 +160,7 @@ def maximize_log_likelihood(
         log_likelihood=float(value),
         converged=converged,
         iterations=iterations,
-        message=str(result.message),
+        message="converged: gradient ≈ 0, Hessian negative definite" if converged else str(result.message),
         standard_errors={name: float(e) for name, e in zip(names, errors)},
         customers=int(customers),
         repeat_customers=int(repeat_customers),
@@ -167,12 +170,14 @@ def maximize_log_likelihood(
     return theta, report
 
 
-def _hessian(total: Callable[[np.ndarray], tuple[float, np.ndarray]], theta: np.ndarray) -> np.ndarray:
+def _hessian(
+    total: Callable[[np.ndarray], tuple[float, np.ndarray]], theta: np.ndarray, positive: np.ndarray
+) -> np.ndarray:
     """Hessian of the total log-likelihood by central differences of its analytic gradient (symmetrised)."""
     k = len(theta)
     hessian = np.empty((k, k))
     for i in range(k):
-        h = 1e-5 * theta[i]
+        h = 1e-5 * theta[i] if positive[i] else 1e-5 * max(1.0, abs(theta[i]))
         up, down = theta.copy(), theta.copy()
         up[i] += h
         down[i] -= h

@@ -45,11 +45,15 @@ def _loglik(theta, x, m, gradient: bool):
 
 
 def _repeat_columns(data: SummaryLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(x, m_x, mask of the customers the model describes: x ≥ 1 and m_x > 0).
+
+    Repeat customers whose repeat purchases were all free (m_x = 0: gifts, 100% coupons) have no spend
+    density and are left out of the fit; their expected order value is still defined.
+    """
     x, m = columns(data, "frequency", "monetary_value")
-    repeat = x > 0
-    if np.any(m[repeat] <= 0):
-        raise SchemaError("Gamma-Gamma needs a positive monetary_value for every repeat customer")
-    return x, m, repeat
+    if np.any(m < 0):
+        raise SchemaError("monetary_value must not be negative")
+    return x, m, (x > 0) & (m > 0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,7 +87,7 @@ class GammaGammaModel:
         return (self.gamma + m * x) * self.p / (self.p * x + self.q - 1.0)
 
     def log_likelihood(self, data: SummaryLike) -> np.ndarray:
-        """Per repeat customer log-density of m_x (one-time buyers are skipped)."""
+        """Log-density of m_x for each customer with x ≥ 1 and m_x > 0 (others are skipped)."""
         x, m, repeat = _repeat_columns(data)
         return _loglik((self.p, self.q, self.gamma), x[repeat], m[repeat], False)[0]
 
@@ -95,6 +99,9 @@ def fit_gamma_gamma(
     initial: dict[str, float] | None = None,
 ) -> GammaGammaModel:
     """Fit the Gamma-Gamma model by maximum likelihood on the repeat customers (frequency ≥ 1) of a summary.
+
+    Repeat customers with ``monetary_value`` 0 (only free repeat orders) are left out; the report's
+    ``customers`` is the number actually fitted.
 
     Raises `InsufficientDataError` when fewer than ``min_repeat_customers`` repeat customers are present.
     """

@@ -17,57 +17,125 @@ for frequent buyers and the difference :math:`J(t_x) - J(T)` loses all digits. H
 where :math:`G(b, c, z) = {}_2F_1(1, b; c; z) = \sum_j \frac{(b)_j}{(c)_j} z^j` with :math:`0 \le z < 1` and
 :math:`b < c`. Every term of that series is positive and at most :math:`z^j`, so G lies in
 :math:`[1, 1/(1-z))`: no overflow, no cancellation, and the derivatives with respect to :math:`b`, :math:`c`
-and :math:`z` are sums of the same terms, giving exact gradients. The series is summed in vectorised blocks
-until every row's remaining tail is below 1e-16 of its sum.
+and :math:`z` are sums of the same terms, giving exact gradients. The series is summed, vectorised, until
+every row's remaining tail is below 1e-16 of its sum; the rare rows with z > 0.9 (one scale parameter dwarfing
+the other, e.g. mid-optimisation) use scipy's ``hyp2f1`` of the same bounded function instead.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import hyp2f1
 
-_BLOCK = 16
+_Z_SERIES_MAX = 0.9  # beyond this the series needs > 350 terms; scipy's hyp2f1 takes over
 _MAX_TERMS = 20_000
 _TOL = 1e-16
+_SMALL = 256  # below this many unconverged rows, sum in 2-D blocks rather than one term per pass
+_BLOCK = 64
 
 
 def _series_g(b: np.ndarray, c: np.ndarray, z: np.ndarray, *, gradient: bool):
-    """G = 2F1(1, b; c; z) and, with ``gradient``, dG/db, dG/dc, dG/dz (arrays of one shape, 0 ≤ z < 1, b < c)."""
+    """G = 2F1(1, b; c; z) and, with ``gradient``, dG/db, dG/dc, dG/dz; rows with z > 0.9 go to `_near_one`."""
+    far = z > _Z_SERIES_MAX
+    if not far.any():
+        return _series(b, c, z, gradient=gradient)
+    out = [np.empty_like(z) for _ in range(4)]
+    near = ~far
+    for target, value in zip(out, _series(b[near], c[near], z[near], gradient=gradient)):
+        target[near] = value
+    for target, value in zip(out, _near_one(b[far], c[far], z[far], gradient=gradient)):
+        target[far] = value
+    return tuple(out)
+
+
+def _near_one(b: np.ndarray, c: np.ndarray, z: np.ndarray, *, gradient: bool):
+    """The few rows with z near 1 (one of α, β dwarfs the other): the series would need thousands of terms, so
+    use scipy's ``hyp2f1`` (analytic continuation around z = 1), dG/dz = (b/c) 2F1(2, b+1; c+1; z) and central
+    differences in b and c."""
+    value = hyp2f1(1.0, b, c, z)
+    if not gradient:
+        return value, np.zeros_like(z), np.zeros_like(z), np.zeros_like(z)
+    h_b, h_c = 1e-6 * np.maximum(1.0, b), 1e-6 * np.maximum(1.0, c)
+    d_b = (hyp2f1(1.0, b + h_b, c, z) - hyp2f1(1.0, b - h_b, c, z)) / (2 * h_b)
+    d_c = (hyp2f1(1.0, b, c + h_c, z) - hyp2f1(1.0, b, c - h_c, z)) / (2 * h_c)
+    d_z = b / c * hyp2f1(2.0, b + 1.0, c + 1.0, z)
+    return value, d_b, d_c, d_z
+
+
+def _series(b: np.ndarray, c: np.ndarray, z: np.ndarray, *, gradient: bool):
+    """G = 2F1(1, b; c; z) and, with ``gradient``, dG/db, dG/dc, dG/dz (1-D arrays, 0 ≤ z < 1, b < c).
+
+    t_0 = 1, t_{j+1} = t_j (b+j)/(c+j) z; dG/db = Σ t_j Σ_{k<j} 1/(b+k), dG/dc = −Σ t_j Σ_{k<j} 1/(c+k),
+    dG/dz = Σ j t_j / z (accumulated as (j+1) t_j (b+j)/(c+j), exact at z = 0). The terms fall at least as
+    fast as z^j, and a row stops once the bound on its tail, t_j z/(1−z) (j + 1/(1−z)), is below 1e-16 of its
+    sum. Most rows need 10–40 terms: those are summed one term per pass over all rows; the few slow rows
+    (z near 1) finish in blocks of 64 terms.
+    """
     n = b.shape[0]
-    total = np.ones(n)
-    d_b = np.zeros(n)
-    d_c = np.zeros(n)
-    d_z = np.zeros(n)
-    term = np.ones(n)  # t_j for the last j summed
-    s_b = np.zeros(n)  # Σ_{k<j} 1/(b+k): d log t_j / d b
-    s_c = np.zeros(n)  # Σ_{k<j} 1/(c+k): −d log t_j / d c
-    active = np.arange(n)
-    j0 = 0  # index of `term`
-    while active.size and j0 < _MAX_TERMS:
-        bb, cc, zz = b[active, None], c[active, None], z[active, None]
-        k = j0 + np.arange(_BLOCK)  # t_{k+1} = t_k (b+k)/(c+k) z
-        ratio = (bb + k) / (cc + k)
-        terms = term[active, None] * np.cumprod(ratio * zz, axis=1)  # t_{j0+1} … t_{j0+BLOCK}
-        total[active] += terms.sum(axis=1)
+    out = [np.ones(n), np.zeros(n), np.zeros(n), np.zeros(n)]  # G, dG/db, dG/dc, dG/dz
+    idx = np.arange(n)
+    bb, cc, zz = b.astype(float), c.astype(float), z.astype(float)
+    term, s_b, s_c = np.ones(n), np.zeros(n), np.zeros(n)
+    tot, g_b, g_c, g_z = np.ones(n), np.zeros(n), np.zeros(n), np.zeros(n)
+    j = 0
+
+    def finish(done: np.ndarray) -> None:
+        for target, value in zip(out, (tot, g_b, g_c, g_z)):
+            target[idx[done]] = value[done]
+
+    while idx.size >= _SMALL and j < _MAX_TERMS:
+        ratio = (bb + j) / (cc + j)
         if gradient:
-            sb = s_b[active, None] + np.cumsum(1.0 / (bb + k), axis=1)
-            sc = s_c[active, None] + np.cumsum(1.0 / (cc + k), axis=1)
-            d_b[active] += (terms * sb).sum(axis=1)
-            d_c[active] -= (terms * sc).sum(axis=1)
-            # d t_j / dz = j t_j / z, written as j · t_{j-1} · ratio_{j-1} so that z = 0 is exact.
-            prev = np.concatenate([term[active, None], terms[:, :-1]], axis=1)
-            d_z[active] += ((k + 1) * prev * ratio).sum(axis=1)
-            s_b[active] = sb[:, -1]
-            s_c[active] = sc[:, -1]
-        last = terms[:, -1]
-        term[active] = last
-        j0 += _BLOCK
-        # The ratios rise towards z, so the tail after t_j is below t_j · z / (1 − z).
-        tail = last * zz[:, 0] / (1.0 - zz[:, 0]) * (j0 + 1.0 / (1.0 - zz[:, 0]))
-        active = active[tail > _TOL * total[active]]
-    if active.size:  # only for z within ~1e-3 of 1: add the geometric tail bound's midpoint
-        zz = z[active]
-        total[active] += term[active] * zz / (1.0 - zz)
-    return total, d_b, d_c, d_z
+            g_z += (j + 1) * term * ratio
+            s_b += 1.0 / (bb + j)
+            s_c += 1.0 / (cc + j)
+        term = term * ratio * zz
+        tot += term
+        if gradient:
+            g_b += term * s_b
+            g_c -= term * s_c
+        j += 1
+        if j % 8 == 0:
+            done = _tail(term, zz, j) <= _TOL * tot
+            if done.any():
+                finish(done)
+                keep = ~done
+                idx = idx[keep]
+                bb, cc, zz, term, s_b, s_c, tot, g_b, g_c, g_z = (
+                    v[keep] for v in (bb, cc, zz, term, s_b, s_c, tot, g_b, g_c, g_z)
+                )
+    while idx.size and j < _MAX_TERMS:
+        k = j + np.arange(_BLOCK)
+        ratio = (bb[:, None] + k) / (cc[:, None] + k)
+        terms = term[:, None] * np.cumprod(ratio * zz[:, None], axis=1)  # t_{j+1} … t_{j+BLOCK}
+        tot = tot + terms.sum(axis=1)
+        if gradient:
+            prev = np.concatenate([term[:, None], terms[:, :-1]], axis=1)
+            g_z = g_z + ((k + 1) * prev * ratio).sum(axis=1)
+            sb = s_b[:, None] + np.cumsum(1.0 / (bb[:, None] + k), axis=1)
+            sc = s_c[:, None] + np.cumsum(1.0 / (cc[:, None] + k), axis=1)
+            g_b = g_b + (terms * sb).sum(axis=1)
+            g_c = g_c - (terms * sc).sum(axis=1)
+            s_b, s_c = sb[:, -1], sc[:, -1]
+        term = terms[:, -1]
+        j += _BLOCK
+        done = _tail(term, zz, j) <= _TOL * tot
+        if j >= _MAX_TERMS:
+            # Only for z within ~1e-3 of 1: add the tail bound's leading part and stop.
+            tot = tot + term * zz / (1.0 - zz)
+            done[:] = True
+        finish(done)
+        keep = ~done
+        idx = idx[keep]
+        bb, cc, zz, term, s_b, s_c, tot, g_b, g_c, g_z = (
+            v[keep] for v in (bb, cc, zz, term, s_b, s_c, tot, g_b, g_c, g_z)
+        )
+    return tuple(out)
+
+
+def _tail(term: np.ndarray, z: np.ndarray, j: int) -> np.ndarray:
+    """Upper bound on Σ_{i>j} t_i (and on the j-weighted sums of the gradient) given t_j, for ratios < z."""
+    return term * z / (1.0 - z) * (j + 1.0 / (1.0 - z))
 
 
 def log_tail_integral(p, q, A, B, t, *, gradient: bool = False):

@@ -1,4 +1,5 @@
-r"""The Pareto/NBD purchase model (Schmittlein, Morrison & Colombo 1987; Fader & Hardie's 2005 derivation note).
+r"""The Pareto/NBD purchase model (Schmittlein, Morrison & Colombo 1987; Fader & Hardie's 2005 derivation note),
+optionally with time-invariant covariates (Fader & Hardie 2007).
 
 While alive, a customer buys as a Poisson process with rate λ ~ Gamma(r, α); their lifetime is exponential
 with rate μ ~ Gamma(s, β), independent of λ. Inputs are the summary's ``frequency`` x, ``recency`` t_x and age
@@ -11,7 +12,14 @@ Likelihood of one customer, written as an integral over the unobserved dropout t
 
 The integral is FHL's hypergeometric term; `guanxi.analytics.hypergeometric.log_tail_integral` evaluates it in
 log space as J(t_x) − J(T) with a bounded series, so there is neither overflow (which `lifetimes` suffers for
-frequent buyers) nor cancellation, and the gradient is analytic.
+frequent buyers) nor cancellation, and the gradient is analytic. J(T) depends on (x, T) only and J(t_x) on
+(x, t_x) only, so each is computed once per distinct pair — a few thousand evaluations for 100,000s of customers.
+
+**Covariates.** With time-invariant covariates z_i (columns of the summary, e.g. the log value of the first
+order), customer i has α_i = α·exp(−γ_λ·(z_i − z̄)) and β_i = β·exp(−γ_μ·(z_i − z̄)) (Fader & Hardie 2007,
+"Incorporating time-invariant covariates into the Pareto/NBD and BG/NBD models"): a positive purchase
+coefficient γ_λ raises the purchase rate, a positive dropout coefficient γ_μ raises the dropout rate. α and β
+are those of a customer at the covariate means.
 
 Unlike the BG/NBD, a one-time buyer's P(alive) falls with their age T: the model can tell a customer who bought
 once last week from one who bought once a year ago.
@@ -24,7 +32,8 @@ import dataclasses
 import numpy as np
 from scipy.special import digamma, gammaln
 
-from guanxi.analytics._data import SummaryLike, purchase_columns
+from guanxi.analytics._data import SummaryLike, columns, purchase_columns
+from guanxi.analytics.errors import SchemaError
 from guanxi.analytics.fitting import (
     MIN_REPEAT_CUSTOMERS,
     FitReport,
@@ -37,48 +46,84 @@ from guanxi.analytics.hypergeometric import log_diff_exp, log_tail_integral
 PARAMS = ("r", "alpha", "s", "beta")
 
 
-def _parts(theta, x, t_x, T, gradient: bool):
-    """log C, the "alive at T" log-term, the "died in (t_x, T]" log-term and, with ``gradient``, their gradients."""
-    r, alpha, s, beta = theta
-    log_c = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
-    alive = -(r + x) * np.log(alpha + T) - s * np.log(beta + T)
-    p, q = r + x, s + 1.0
+class _Rows:
+    """Customers (or distinct customer rows) prepared for repeated likelihood evaluation.
+
+    Holds x, t_x, T, centred covariates Z (rows × k) and, for J(T) and J(t_x), the distinct (x, T, Z) and
+    (x, t_x, Z) keys with the maps back to rows.
+    """
+
+    def __init__(self, x, t_x, T, Z):
+        self.x, self.t_x, self.T, self.Z = x, t_x, T, Z
+        self.at_T = self._pairs(x, T, Z)
+        self.at_tx = self._pairs(x, t_x, Z)
+
+    @staticmethod
+    def _pairs(x, t, Z):
+        keys = np.column_stack([x, t, Z])
+        _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+        return first, inverse.ravel()
+
+
+def _scales(alpha, beta, g_lambda, g_mu, Z):
+    if Z.shape[1] == 0:
+        return np.full(Z.shape[0], alpha), np.full(Z.shape[0], beta)
+    return alpha * np.exp(-(Z @ g_lambda)), beta * np.exp(-(Z @ g_mu))
+
+
+def _log_j(rows: _Rows, which: str, p, q, A, B, gradient: bool):
+    first, inverse = rows.at_T if which == "T" else rows.at_tx
+    t = (rows.T if which == "T" else rows.t_x)[first]
+    out = log_tail_integral(p[first], q, A[first], B[first], t, gradient=gradient)
     if not gradient:
-        lj_x = log_tail_integral(p, q, alpha, beta, t_x)
-        lj_T = log_tail_integral(p, q, alpha, beta, T)
+        return out[inverse]
+    value, grads = out
+    return value[inverse], tuple(g[inverse] for g in grads)
+
+
+def _loglik(theta, rows: _Rows, gradient: bool):
+    """Per-row log-likelihood and, with ``gradient``, its derivatives in (r, α, s, β, γ_λ…, γ_μ…)."""
+    k = rows.Z.shape[1]
+    r, alpha, s, beta = theta[:4]
+    g_lambda, g_mu = np.asarray(theta[4 : 4 + k]), np.asarray(theta[4 + k :])
+    x, t_x, T = rows.x, rows.t_x, rows.T
+    A, B = _scales(alpha, beta, g_lambda, g_mu, rows.Z)
+    p = r + x
+    log_c = gammaln(p) - gammaln(r) + r * np.log(A) + s * np.log(B)
+    alive = -p * np.log(A + T) - s * np.log(B + T)
+    if not gradient:
+        lj_x = _log_j(rows, "tx", p, s + 1.0, A, B, False)
+        lj_T = _log_j(rows, "T", p, s + 1.0, A, B, False)
         died = np.log(s) + log_diff_exp(lj_x, lj_T)
-        return log_c, alive, died, None
-    lj_x, g_x = log_tail_integral(p, q, alpha, beta, t_x, gradient=True)
-    lj_T, g_T = log_tail_integral(p, q, alpha, beta, T, gradient=True)
+        return log_c + np.logaddexp(alive, died), None
+    lj_x, g_x = _log_j(rows, "tx", p, s + 1.0, A, B, True)
+    lj_T, g_T = _log_j(rows, "T", p, s + 1.0, A, B, True)
     died = np.log(s) + log_diff_exp(lj_x, lj_T)
-    return log_c, alive, died, (lj_x, g_x, lj_T, g_T)
-
-
-def _loglik(theta, x, t_x, T, gradient: bool):
-    r, alpha, s, beta = theta
-    log_c, alive, died, extra = _parts(theta, x, t_x, T, gradient)
     mix = np.logaddexp(alive, died)
     ll = log_c + mix
-    if not gradient:
-        return ll, None
-    lj_x, g_x, lj_T, g_T = extra
     w_alive = np.exp(alive - mix)
-    # d(died)/dθ weighted by exp(died − mix), written without dividing by J(t_x) − J(T) (which may be 0):
-    # exp(died − mix) · d(died) = s·exp(lj_x − mix)·(g_x − ρ g_T) / s + 1/s-term, ρ = exp(lj_T − lj_x).
+    w_died = np.exp(died - mix)
+    # exp(died − mix) · d(died)/dθ without dividing by J(t_x) − J(T) (zero when t_x = T):
+    # = s·exp(lj_x − mix) · (dJx − ρ dJT) with ρ = exp(lj_T − lj_x).
     scale = np.exp(np.log(s) + lj_x - mix)
     rho = np.exp(lj_T - lj_x)
-    dj = [g_x[i] - rho * g_T[i] for i in range(4)]  # derivatives w.r.t. p = r+x, q = s+1, A = α, B = β
-    w_died = np.exp(died - mix)
-    d_r = digamma(r + x) - digamma(r) + np.log(alpha) - w_alive * np.log(alpha + T) + scale * dj[0]
-    d_alpha = r / alpha - w_alive * (r + x) / (alpha + T) + scale * dj[2]
-    d_s = np.log(beta) - w_alive * np.log(beta + T) + w_died / s + scale * dj[1]
-    d_beta = s / beta - w_alive * s / (beta + T) + scale * dj[3]
-    return ll, np.column_stack([d_r, d_alpha, d_s, d_beta])
+    dj = [g_x[i] - rho * g_T[i] for i in range(4)]  # w.r.t. p = r+x, q = s+1, A = α_i, B = β_i
+    d_r = digamma(p) - digamma(r) + np.log(A) - w_alive * np.log(A + T) + scale * dj[0]
+    d_s = np.log(B) - w_alive * np.log(B + T) + w_died / s + scale * dj[1]
+    d_A = r / A - w_alive * p / (A + T) + scale * dj[2]  # ∂ℓ/∂α_i
+    d_B = s / B - w_alive * s / (B + T) + scale * dj[3]  # ∂ℓ/∂β_i
+    grads = [d_r, d_A * A / alpha, d_s, d_B * B / beta]
+    grads += [-d_A * A * rows.Z[:, j] for j in range(k)]
+    grads += [-d_B * B * rows.Z[:, j] for j in range(k)]
+    return ll, np.column_stack(grads)
 
 
 @dataclasses.dataclass(frozen=True)
 class ParetoNBDModel:
-    """Fitted (or given) Pareto/NBD parameters; predictions take a summary frame (or mapping) of customers."""
+    """Fitted (or given) Pareto/NBD parameters; predictions take a summary frame (or mapping) of customers.
+
+    With covariates, the summary passed to predictions must hold the same covariate columns.
+    """
 
     r: float
     alpha: float
@@ -86,43 +131,60 @@ class ParetoNBDModel:
     beta: float
     time_unit: str = "week"
     report: FitReport | None = None
+    covariates: tuple[str, ...] = ()
+    covariate_means: tuple[float, ...] = ()
+    purchase_coefficients: tuple[float, ...] = ()
+    dropout_coefficients: tuple[float, ...] = ()
 
     @property
     def params(self) -> dict[str, float]:
-        return {"r": self.r, "alpha": self.alpha, "s": self.s, "beta": self.beta}
+        """r, α, s, β and, per covariate, ``purchase:<name>`` (γ_λ) and ``dropout:<name>`` (γ_μ)."""
+        out = {"r": self.r, "alpha": self.alpha, "s": self.s, "beta": self.beta}
+        out.update({f"purchase:{c}": g for c, g in zip(self.covariates, self.purchase_coefficients)})
+        out.update({f"dropout:{c}": g for c, g in zip(self.covariates, self.dropout_coefficients)})
+        return out
 
-    @property
-    def _theta(self):
-        return (self.r, self.alpha, self.s, self.beta)
+    def _inputs(self, data: SummaryLike):
+        x, t_x, T = purchase_columns(data)
+        if self.covariates:
+            Z = np.column_stack(columns(data, *self.covariates)) - np.asarray(self.covariate_means)
+        else:
+            Z = np.zeros((len(x), 0))
+        A, B = _scales(self.alpha, self.beta, np.asarray(self.purchase_coefficients), np.asarray(self.dropout_coefficients), Z)
+        return x, t_x, T, Z, A, B
 
     def log_likelihood(self, data: SummaryLike) -> np.ndarray:
         """Per-customer log-likelihood of the data under these parameters."""
-        x, t_x, T = purchase_columns(data)
-        return _loglik(self._theta, x, t_x, T, False)[0]
+        x, t_x, T, Z, _, _ = self._inputs(data)
+        theta = np.r_[self.r, self.alpha, self.s, self.beta, self.purchase_coefficients, self.dropout_coefficients]
+        return _loglik(theta, _Rows(x, t_x, T, Z), False)[0]
 
     def p_alive(self, data: SummaryLike) -> np.ndarray:
         """P(alive at T | x, t_x, T): the share of the likelihood that comes from "still alive at T"."""
-        x, t_x, T = purchase_columns(data)
-        return self._p_alive(x, t_x, T)
+        x, t_x, T, _, A, B = self._inputs(data)
+        return self._p_alive(x, t_x, T, A, B)
 
-    def _p_alive(self, x, t_x, T):
-        _, alive, died, _ = _parts(self._theta, x, t_x, T, False)
+    def _p_alive(self, x, t_x, T, A, B):
+        r, s = self.r, self.s
+        alive = -(r + x) * np.log(A + T) - s * np.log(B + T)
+        died = np.log(s) + log_diff_exp(
+            log_tail_integral(r + x, s + 1.0, A, B, t_x), log_tail_integral(r + x, s + 1.0, A, B, T)
+        )
         return np.exp(alive - np.logaddexp(alive, died))
 
     def expected_purchases(self, data: SummaryLike, t: float) -> np.ndarray:
-        """E[purchases in (T, T+t] | x, t_x, T], t in ``time_unit``.
+        """E[purchases in (T, T+t] | x, t_x, T], t in ``time_unit``; same-day purchases count once.
 
         = P(alive) · (r+x)/(α+T) · (β+T) · [1 − ((β+T)/(β+T+t))^(s−1)] / (s−1), with the s → 1 limit handled.
         """
-        x, t_x, T = purchase_columns(data)
+        x, t_x, T, _, A, B = self._inputs(data)
         s = self.s
-        log_ratio = np.log1p(t / (self.beta + T))  # log((β+T+t)/(β+T))
+        log_ratio = np.log1p(t / (B + T))  # log((β+T+t)/(β+T))
         if abs(s - 1.0) < 1e-9:
             integral = log_ratio
         else:
             integral = -np.expm1(-(s - 1.0) * log_ratio) / (s - 1.0)
-        rate = (self.r + x) / (self.alpha + T)
-        return self._p_alive(x, t_x, T) * rate * (self.beta + T) * integral
+        return self._p_alive(x, t_x, T, A, B) * (self.r + x) / (A + T) * (B + T) * integral
 
     def p_purchase(self, data: SummaryLike, t: float) -> np.ndarray:
         """P(at least one purchase in (T, T+t] | x, t_x, T), t in ``time_unit``.
@@ -131,19 +193,18 @@ class ParetoNBDModel:
         next purchase comes before death and before T+t with probability ∫₀ᵗ E[λe^(−λu)] E[e^(−μu)] du
         = (r+x)(α+T)^(r+x)(β+T)^s [J(0) − J(t)] with J from `log_tail_integral` (p = r+x+1, q = s).
         """
-        x, t_x, T = purchase_columns(data)
-        return self._p_alive(x, t_x, T) * self._p_purchase_if_alive(x, T, t)
-
-    def _p_purchase_if_alive(self, x, T, t):
-        r, alpha, s, beta = self._theta
-        p, A, B = r + x + 1.0, alpha + T, beta + T
-        lj0 = log_tail_integral(p, s, A, B, 0.0)
-        ljt = log_tail_integral(p, s, A, B, t)
-        return np.exp(np.log(r + x) + (r + x) * np.log(A) + s * np.log(B) + log_diff_exp(lj0, ljt))
+        x, t_x, T, _, A, B = self._inputs(data)
+        r, s = self.r, self.s
+        p, AT, BT = r + x + 1.0, A + T, B + T
+        lj0 = log_tail_integral(p, s, AT, BT, 0.0)
+        ljt = log_tail_integral(p, s, AT, BT, t)
+        if_alive = np.exp(np.log(r + x) + (r + x) * np.log(AT) + s * np.log(BT) + log_diff_exp(lj0, ljt))
+        return self._p_alive(x, t_x, T, A, B) * if_alive
 
     def expected_purchases_new_customer(self, t: float) -> float:
-        """E[X(t)] for a customer just acquired at time 0, t in ``time_unit``: rβ/(α(s−1)) [1 − (β/(β+t))^(s−1)]."""
-        r, alpha, s, beta = self._theta
+        """E[X(t)] for a customer just acquired (at the covariate means), t in ``time_unit``:
+        rβ/(α(s−1)) [1 − (β/(β+t))^(s−1)]."""
+        r, alpha, s, beta = self.r, self.alpha, self.s, self.beta
         log_ratio = np.log1p(t / beta)
         integral = log_ratio if abs(s - 1.0) < 1e-9 else -np.expm1(-(s - 1.0) * log_ratio) / (s - 1.0)
         return float(r / alpha * beta * integral)
@@ -153,25 +214,53 @@ def fit_pareto_nbd(
     data: SummaryLike,
     *,
     time_unit: str = "week",
+    covariates: tuple[str, ...] | list[str] = (),
     min_repeat_customers: int = MIN_REPEAT_CUSTOMERS,
     initial: dict[str, float] | None = None,
 ) -> ParetoNBDModel:
     """Fit the Pareto/NBD model by maximum likelihood to a summary (``frequency``, ``recency``, ``T``).
 
-    Raises `InsufficientDataError` when fewer than ``min_repeat_customers`` customers have frequency ≥ 1.
+    Args:
+        data: summary frame or mapping (see `guanxi.analytics.summary.customer_summary`).
+        time_unit: unit of recency and T (recorded on the model).
+        covariates: names of numeric summary columns used as time-invariant covariates of both rates
+            (centred internally). A covariate with no variation is refused (`SchemaError`).
+        min_repeat_customers: refuse (`InsufficientDataError`) below this many customers with frequency ≥ 1.
+        initial: starting values for r, alpha, s, beta (optional).
     """
     x, t_x, T = purchase_columns(data)
     repeat = int(np.count_nonzero(x))
     require_repeat_customers(repeat, min_repeat_customers, "Pareto/NBD")
-    (ux, utx, uT), counts, _ = compress_rows(x, t_x, T)
+    covariates = tuple(covariates)
+    if covariates:
+        Z_raw = np.column_stack(columns(data, *covariates))
+        means = Z_raw.mean(axis=0)
+        if np.any(Z_raw.std(axis=0) < 1e-12):
+            raise SchemaError(f"covariates {covariates} must vary across customers")
+        Z = Z_raw - means
+    else:
+        means, Z = np.zeros(0), np.zeros((len(x), 0))
+    k = Z.shape[1]
+    unique, counts, _ = compress_rows(x, t_x, T, *Z.T)
+    rows = _Rows(unique[0], unique[1], unique[2], np.column_stack(unique[3:]) if k else np.zeros((len(unique[0]), 0)))
     scale = max(float(np.mean(T)) / (1.0 + float(np.mean(x))), 1e-3)
     start = initial or {"r": 1.0, "alpha": scale, "s": 1.0, "beta": float(np.mean(T))}
+    names = PARAMS + tuple(f"purchase:{c}" for c in covariates) + tuple(f"dropout:{c}" for c in covariates)
     theta, report = maximize_log_likelihood(
-        lambda th, g: _loglik(th, ux, utx, uT, g),
-        np.array([start[p] for p in PARAMS]),
-        PARAMS,
+        lambda th, g: _loglik(th, rows, g),
+        np.r_[[start[p] for p in PARAMS], np.zeros(2 * k)],
+        names,
         weights=counts,
         customers=len(x),
         repeat_customers=repeat,
+        positive=np.r_[np.ones(4, dtype=bool), np.zeros(2 * k, dtype=bool)],
     )
-    return ParetoNBDModel(*(float(v) for v in theta), time_unit=time_unit, report=report)
+    return ParetoNBDModel(
+        *(float(v) for v in theta[:4]),
+        time_unit=time_unit,
+        report=report,
+        covariates=covariates,
+        covariate_means=tuple(float(m) for m in means),
+        purchase_coefficients=tuple(float(v) for v in theta[4 : 4 + k]),
+        dropout_coefficients=tuple(float(v) for v in theta[4 + k :]),
+    )

@@ -8,7 +8,9 @@ can be reproduced:
 * ``recency`` (``t_x``) = time from the first to the last purchase day;
 * ``T`` = time from the first purchase day to ``as_of`` (the end of the calibration period, inclusive day);
 * ``monetary_value`` = mean net amount (paid − refunded) of the repeat purchase days, the first day excluded
-  (0 for one-time buyers) — the input of the Gamma-Gamma spend model.
+  (0 for one-time buyers) — the input of the Gamma-Gamma spend model;
+* ``first_purchase_value`` = net amount of the first purchase day, known for every customer from the day they
+  are acquired (a covariate of the buy-again model, `guanxi.analytics.buy_again`).
 
 Times are in the chosen unit: ``"week"`` (days / 7, as FHL) or ``"day"``. With ``as_of`` = 1997-09-30, a CDNOW
 customer whose first purchase was on 1997-01-01 has T = 272 / 7 = 38.857 weeks, the value in FHL's data.
@@ -32,6 +34,7 @@ from guanxi.analytics.frames import (
 
 #: Column names of a summary frame.
 FREQUENCY, RECENCY, AGE, MONETARY = "frequency", "recency", "T", "monetary_value"
+FIRST_VALUE = "first_purchase_value"
 FREQUENCY_HOLDOUT, MONETARY_HOLDOUT, DURATION_HOLDOUT = "frequency_holdout", "monetary_holdout", "duration_holdout"
 
 
@@ -65,7 +68,8 @@ def customer_summary(
     Returns:
         One row per customer with a purchase in the period, sorted by ``customer_id``: ``customer_id``,
         ``frequency`` (repeat purchase days), ``recency`` and ``T`` (``time_unit``), ``monetary_value``
-        (currency units per repeat purchase day), ``first_purchase`` and ``last_purchase`` (dates).
+        (currency units per repeat purchase day), ``first_purchase_value`` (currency units),
+        ``first_purchase`` and ``last_purchase`` (dates).
     """
     end = to_date(as_of)
     unit = days_per_unit(time_unit)
@@ -88,9 +92,10 @@ def customer_summary(
             pl.when(pl.col(FREQUENCY) > 0)
             .then((pl.col("_net_total") - pl.col("_net_first")) / pl.col(FREQUENCY))
             .otherwise(0.0)
-            .alias(MONETARY)
+            .alias(MONETARY),
+            pl.col("_net_first").alias(FIRST_VALUE),
         )
-        .select(CUSTOMER, FREQUENCY, RECENCY, AGE, MONETARY, "first_purchase", "last_purchase")
+        .select(CUSTOMER, FREQUENCY, RECENCY, AGE, MONETARY, FIRST_VALUE, "first_purchase", "last_purchase")
         .sort(CUSTOMER)
     )
     return summary
