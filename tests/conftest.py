@@ -38,7 +38,10 @@ CHROMIUM_ARGS = [
 def _isolated_files(tmp_path_factory):
     """Uploads and other files the code writes under GUANXI_HOME go to a temporary folder."""
     home = tmp_path_factory.mktemp("guanxi-home")
-    with override_settings(GUANXI_HOME=home, MEDIA_ROOT=home / "uploads", STATIC_ROOT=home / "static"):
+    # Real PBKDF2 costs ~0.1 s per login or user; tests check behaviour, not the hash's strength.
+    fast_hashers = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    with override_settings(GUANXI_HOME=home, MEDIA_ROOT=home / "uploads", STATIC_ROOT=home / "static",
+                           PASSWORD_HASHERS=fast_hashers):
         yield home
 
 
