@@ -15,12 +15,17 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
 from guanxi.workspaces.models import Role, Workspace
+
+if TYPE_CHECKING:
+    from guanxi.demo.cdnow import CdnowLoad
+    from guanxi.demo.taobao import TaobaoGeneration
 
 DEMO_SLUG = "demo"
 DEMO_NAME = "演示店铺 Demo shop"
@@ -43,8 +48,16 @@ class DemoLogin:
     workspace: Workspace
     username: str
     password: str
-    cdnow_orders_created: int
-    taobao_orders_created: int
+    cdnow: "CdnowLoad"
+    taobao: "TaobaoGeneration | None"  # None when the store had been generated before
+
+    @property
+    def cdnow_orders_created(self) -> int:
+        return self.cdnow.orders_created
+
+    @property
+    def taobao_orders_created(self) -> int:
+        return self.taobao.orders if self.taobao else 0
 
 
 def build_demo(
@@ -80,17 +93,16 @@ def build_demo(
 
     cdnow = load_cdnow(workspace=workspace, path=cdnow_path or CDNOW_MASTER, progress=progress)
     store = Store.all_workspaces.filter(workspace=workspace, name=DEFAULT_STORE_NAME).first()
-    taobao_orders = 0
+    generation = None
     if store is None or not Order.all_workspaces.filter(store=store).exists():
         generation = generate_taobao_store(
             workspace=workspace, customers=customers, orders=orders, seed=seed, now=now,
             staff=[users[name].pk for name in DEMO_STAFF], today_tasks_per_staff=TODAY_TASKS_PER_USER,
             progress=progress,
         )
-        taobao_orders = generation.orders
     _top_up_todays_tasks(workspace, [users[name] for name in DEMO_STAFF], now=now)
-    return DemoLogin(workspace=workspace, username=DEMO_USERS[0][0], password=DEMO_PASSWORD,
-                     cdnow_orders_created=cdnow.orders_created, taobao_orders_created=taobao_orders)
+    return DemoLogin(workspace=workspace, username=DEMO_USERS[0][0], password=DEMO_PASSWORD, cdnow=cdnow,
+                     taobao=generation)
 
 
 def _top_up_todays_tasks(workspace: Workspace, staff: list, *, now: dt.datetime) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import time
 import zoneinfo
 from collections import defaultdict
 from decimal import Decimal
@@ -68,6 +69,7 @@ class CdnowLoad:
     store: Store
     customers_created: int
     orders_created: int
+    seconds: float
 
 
 def _ensure_store(workspace: Workspace) -> Store:
@@ -85,6 +87,7 @@ def load_cdnow(*, workspace: Workspace, path: Path | str = CDNOW_MASTER, progres
     Dates become noon in the workspace's time zone, so each order shows on its CDNOW date on every screen. A
     customer's `created_at` is their first purchase.
     """
+    started = time.perf_counter()
     lines = read_cdnow(path)
     store = _ensure_store(workspace)
     tz = zoneinfo.ZoneInfo(workspace.time_zone)
@@ -149,4 +152,5 @@ def load_cdnow(*, workspace: Workspace, path: Path | str = CDNOW_MASTER, progres
     bar.close()
     if missing or new_lines:
         writer.analyze(Customer, Identity, Order, OrderLine)
-    return CdnowLoad(store=store, customers_created=len(missing), orders_created=len(new_lines))
+    return CdnowLoad(store=store, customers_created=len(missing), orders_created=len(new_lines),
+                     seconds=time.perf_counter() - started)
