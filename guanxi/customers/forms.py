@@ -1,11 +1,15 @@
 """HTTP input for customer pages. Forms only parse and label input; the services validate and save."""
 
+from decimal import Decimal
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from guanxi.activities.models import InteractionChannel, InteractionKind, OpportunityStage, TaskKind
 from guanxi.customers.models import Channel, Customer, CustomField, FieldType, Gender, IdentityKind, Lifecycle
 from guanxi.web.forms import DateInput
+from guanxi.web.templatetags.guanxi_ui import number, person
 
 PROFILE_FIELDS = (
     "name", "gender", "birthday", "lifecycle_stage", "province", "city", "district", "address",
@@ -14,7 +18,7 @@ PROFILE_FIELDS = (
 
 
 def _member_choices(memberships) -> list[tuple[str, str]]:
-    return [("", "—")] + [(str(m.user_id), m.user.get_full_name() or m.user.username) for m in memberships]
+    return [("", "—")] + [(str(m.user_id), person(m.user)) for m in memberships]
 
 
 class CustomerForm(forms.Form):
@@ -33,7 +37,7 @@ class CustomerForm(forms.Form):
     industry = forms.CharField(label=_("Industry"), max_length=100, required=False)
     company_size = forms.CharField(label=_("Company size"), max_length=50, required=False)
     business_model = forms.CharField(label=_("Business model"), max_length=100, required=False)
-    owner = forms.ChoiceField(label=_("Owner"), required=False)
+    owner = forms.ChoiceField(label=pgettext_lazy("customer owner", "Owner"), required=False)
     tags = forms.CharField(label=_("Tags"), required=False, help_text=_("Separate tags with commas."))
     note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
     # First identities, only when creating a customer; later ones are added on the customer page.
@@ -65,7 +69,8 @@ class CustomerForm(forms.Form):
         initial["owner"] = str(customer.owner_id or "")
         initial["tags"] = ", ".join(tag.name for tag in tags)
         for value in custom_values:
-            initial[f"custom_{value.field.key}"] = value.value
+            initial[f"custom_{value.field.key}"] = number(value.value) if isinstance(value.value, Decimal) \
+                else value.value
         return initial
 
     def profile(self) -> dict:

@@ -1,7 +1,9 @@
 """Template filters for the UI: money, masked contact details, status badges, initials."""
 
+import zlib
 from decimal import Decimal, InvalidOperation
 
+import phonenumbers
 from django import template
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -27,10 +29,21 @@ def money(amount, currency: str = "CNY") -> str:
     return f"{sign}{symbol}{abs(value):,.2f}"
 
 
+def _readable_phone(value: str) -> str:
+    """'+8613812345678' → '+86 138 1234 5678' (grouped as people read it); anything else unchanged."""
+    if not value.startswith("+"):
+        return value
+    try:
+        number = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException:
+        return value
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
 @register.filter
 def phone(value: str, can_see: bool) -> str:
     """The phone in full for roles with Perm.SEE_CONTACT, masked for the others."""
-    return value if can_see else mask_phone(value)
+    return _readable_phone(value or "") if can_see else mask_phone(value)
 
 
 @register.filter
@@ -41,8 +54,8 @@ def address(value: str, can_see: bool) -> str:
 @register.filter
 def identity_value(identity, can_see: bool) -> str:
     """An identity's value as this role may see it (phones masked)."""
-    if identity.kind == "phone" and not can_see:
-        return mask_phone(identity.value)
+    if identity.kind == "phone":
+        return _readable_phone(identity.value) if can_see else mask_phone(identity.value)
     return identity.value
 
 
@@ -86,4 +99,27 @@ def person(user) -> str:
     """A user's full name, else the username; '—' for nobody."""
     if user is None:
         return "—"
+    first, last = (user.first_name or "").strip(), (user.last_name or "").strip()
+    if (first + last) and not (first + last).isascii():
+        return f"{last}{first}"  # Chinese names: family name first, no space (林晓, not 晓 林)
     return user.get_full_name() or user.get_username()
+
+
+# Tags keep the colour the shop chose; tags left at the default grey get a stable colour from their name.
+_DEFAULT_TAG_COLOR = "#64748b"
+_TAG_PALETTE = ("#2459c8", "#127a4a", "#b45309", "#7c3aed", "#be185d", "#0e7490", "#4d7c0f", "#c2410c")
+
+
+@register.filter
+def tag_color(tag) -> str:
+    if tag.color and tag.color.lower() != _DEFAULT_TAG_COLOR:
+        return tag.color
+    return _TAG_PALETTE[zlib.crc32(tag.name.encode()) % len(_TAG_PALETTE)]
+
+
+@register.filter
+def number(value) -> str:
+    """A Decimal without trailing zeros or exponent: 37.0000 → 37, 10.50 → 10.5."""
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    return "" if value is None else str(value)
