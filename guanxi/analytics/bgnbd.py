@@ -107,6 +107,10 @@ class BGNBDModel:
         bracket = 1.0 - np.exp((a - 1.0) * np.log1p(-z)) * hyp2f1(a + b - 1.0 - r, a - 1.0, a + b + x - 1.0, z)
         return (a + b + x - 1.0) / (a - 1.0) * bracket * self._p_alive(x, t_x, T)
 
+    def expected_purchases_many(self, data: SummaryLike, horizons) -> np.ndarray:
+        """`expected_purchases` for several horizons: shape (customers, horizons)."""
+        return np.column_stack([self.expected_purchases(data, t) for t in horizons])
+
     def p_purchase(self, data: SummaryLike, t: float) -> np.ndarray:
         """P(at least one purchase in (T, T+t] | x, t_x, T) = P(alive) · (1 − ((α+T)/(α+T+t))^(r+x)).
 

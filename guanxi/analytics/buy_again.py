@@ -41,7 +41,6 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-import polars as pl
 
 from guanxi.analytics._data import SummaryLike, columns
 from guanxi.analytics.errors import SchemaError
@@ -53,9 +52,13 @@ COVARIATE = "log_first_purchase_value"
 
 
 def with_covariate(data: SummaryLike) -> dict[str, np.ndarray]:
-    """The summary's model columns plus ``log_first_purchase_value`` = log(1 + max(first value, 0))."""
+    """The summary's model columns plus ``log_first_purchase_value`` = log(1 + max(first value, 0)).
+
+    Rounded to steps of 0.05 (5% steps of value) so that customers share likelihood rows and the fit stays fast
+    at a million customers; on CDNOW the fitted log-likelihood and the AUC do not move at 4 digits.
+    """
     x, t_x, T, first = columns(data, "frequency", "recency", "T", FIRST_VALUE)
-    return {"frequency": x, "recency": t_x, "T": T, COVARIATE: np.log1p(np.maximum(first, 0.0))}
+    return {"frequency": x, "recency": t_x, "T": T, COVARIATE: np.round(np.log1p(np.maximum(first, 0.0)) * 20.0) / 20.0}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,6 +76,10 @@ class BuyAgainModel:
         """Expected purchase days in (T, T+t], t in the model's time unit."""
         return self.purchase_model.expected_purchases(with_covariate(data), t)
 
+    def expected_purchases_many(self, data: SummaryLike, horizons) -> np.ndarray:
+        """Expected purchase days for several horizons: shape (customers, horizons)."""
+        return self.purchase_model.expected_purchases_many(with_covariate(data), horizons)
+
     def p_alive(self, data: SummaryLike) -> np.ndarray:
         """P(alive at T) under the covariate Pareto/NBD."""
         return self.purchase_model.p_alive(with_covariate(data))
@@ -87,25 +94,29 @@ def fit_buy_again(
     *,
     time_unit: str = "week",
     min_repeat_customers: int = MIN_REPEAT_CUSTOMERS,
+    initial: dict[str, float] | None = None,
 ) -> BuyAgainModel:
     """Fit the buy-again model to a summary with ``frequency, recency, T, first_purchase_value``.
 
+    ``initial``: starting r, alpha, s, beta — pass a plain Pareto/NBD fit's ``params`` to save iterations.
     Raises `InsufficientDataError` below ``min_repeat_customers`` repeat customers.
     """
+    if initial is not None:
+        initial = {k: initial[k] for k in ("r", "alpha", "s", "beta")}
     prepared = with_covariate(data)
     if np.std(prepared[COVARIATE]) > 1e-9:
         try:
             model = fit_pareto_nbd(
-                prepared, time_unit=time_unit, covariates=(COVARIATE,), min_repeat_customers=min_repeat_customers
+                prepared,
+                time_unit=time_unit,
+                covariates=(COVARIATE,),
+                min_repeat_customers=min_repeat_customers,
+                initial=initial,
             )
             if model.report is not None and model.report.converged:
                 return BuyAgainModel(model, "pareto_nbd+first_value")
         except SchemaError:
             pass
-    model = fit_pareto_nbd(prepared, time_unit=time_unit, min_repeat_customers=min_repeat_customers)
+    model = fit_pareto_nbd(prepared, time_unit=time_unit, min_repeat_customers=min_repeat_customers, initial=initial)
     return BuyAgainModel(model, "pareto_nbd")
 
-
-def as_frame(data: SummaryLike, values: dict[str, np.ndarray]) -> pl.DataFrame:
-    """A frame of ``customer_id`` from ``data`` plus the given per-customer arrays (helper for callers)."""
-    return pl.DataFrame({"customer_id": data["customer_id"], **values})

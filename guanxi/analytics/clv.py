@@ -30,7 +30,7 @@ from guanxi.analytics.frames import DAYS_PER_MONTH, days_per_unit
 class PurchaseModel(Protocol):
     time_unit: str
 
-    def expected_purchases(self, data: SummaryLike, t: float) -> np.ndarray: ...
+    def expected_purchases_many(self, data: SummaryLike, horizons) -> np.ndarray: ...
 
 
 def lifetime_value(
@@ -45,7 +45,7 @@ def lifetime_value(
     """Discounted value (currency units) of each customer's purchases in the next ``months`` months.
 
     Args:
-        purchase_model: any model with ``expected_purchases(data, t)`` and ``time_unit`` (BG/NBD, Pareto/NBD,
+        purchase_model: any model with ``expected_purchases_many(data, horizons)`` and ``time_unit`` (BG/NBD, Pareto/NBD,
             `guanxi.analytics.buy_again.BuyAgainModel`).
         order_value: expected value per purchase day for each customer (e.g. `GammaGammaModel.expected_order_value`).
         data: the summary the models were fitted on (or a later one of the same customers).
@@ -56,13 +56,13 @@ def lifetime_value(
     if months < 0 or monthly_discount_rate < 0:
         raise ValueError("months and monthly_discount_rate must be ≥ 0")
     month = DAYS_PER_MONTH / days_per_unit(purchase_model.time_unit)
-    total = np.zeros(len(np.asarray(order_value)))
-    previous = np.zeros_like(total)
-    for k in range(1, months + 1):
-        cumulative = purchase_model.expected_purchases(data, k * month)
-        total += (cumulative - previous) / (1.0 + monthly_discount_rate) ** k
-        previous = cumulative
-    return margin * np.asarray(order_value, dtype=float) * total
+    order_value = np.asarray(order_value, dtype=float)
+    if months == 0:
+        return np.zeros_like(order_value)
+    cumulative = purchase_model.expected_purchases_many(data, [k * month for k in range(1, months + 1)])
+    per_month = np.diff(cumulative, axis=1, prepend=0.0)
+    discount = (1.0 + monthly_discount_rate) ** -np.arange(1, months + 1)
+    return margin * order_value * (per_month * discount).sum(axis=1)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -177,14 +177,19 @@ class ParetoNBDModel:
 
         = P(alive) · (r+x)/(α+T) · (β+T) · [1 − ((β+T)/(β+T+t))^(s−1)] / (s−1), with the s → 1 limit handled.
         """
+        return self.expected_purchases_many(data, [t])[:, 0]
+
+    def expected_purchases_many(self, data: SummaryLike, horizons) -> np.ndarray:
+        """`expected_purchases` for several horizons at once (P(alive) computed once): shape (customers, horizons)."""
         x, t_x, T, _, A, B = self._inputs(data)
         s = self.s
-        log_ratio = np.log1p(t / (B + T))  # log((β+T+t)/(β+T))
-        if abs(s - 1.0) < 1e-9:
-            integral = log_ratio
-        else:
-            integral = -np.expm1(-(s - 1.0) * log_ratio) / (s - 1.0)
-        return self._p_alive(x, t_x, T, A, B) * (self.r + x) / (A + T) * (B + T) * integral
+        alive_rate = self._p_alive(x, t_x, T, A, B) * (self.r + x) / (A + T) * (B + T)
+        out = np.empty((len(x), len(horizons)))
+        for i, t in enumerate(horizons):
+            log_ratio = np.log1p(t / (B + T))  # log((β+T+t)/(β+T))
+            integral = log_ratio if abs(s - 1.0) < 1e-9 else -np.expm1(-(s - 1.0) * log_ratio) / (s - 1.0)
+            out[:, i] = alive_rate * integral
+        return out
 
     def p_purchase(self, data: SummaryLike, t: float) -> np.ndarray:
         """P(at least one purchase in (T, T+t] | x, t_x, T), t in ``time_unit``.
