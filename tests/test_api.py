@@ -21,6 +21,7 @@ from guanxi.api.testing import ApiClient, api_routes
 from guanxi.commerce.services import order_create
 from guanxi.customers.models import Customer, CustomField, Identity
 from guanxi.customers.services import consent_set, custom_field_create, customer_create
+from guanxi.segments.services import segment_create
 from guanxi.workspaces import tenancy
 from guanxi.workspaces.models import ApiToken, Membership, Platform, Role
 from guanxi.workspaces.services import api_token_create, member_add, store_create
@@ -34,7 +35,8 @@ WRITE_ROUTES = [r for r in TOKEN_ROUTES if r.writes]
 LIST_ROUTES = [r for r in TOKEN_ROUTES if r.method == "GET" and not r.params and r.path != "/me"]
 
 # What make_records() returns: an object for every id a route can name.
-RECORD_IDS = {"store_id", "customer_id", "identity_id", "order_id", "interaction_id", "task_id", "opportunity_id"}
+RECORD_IDS = {"store_id", "customer_id", "identity_id", "order_id", "interaction_id", "task_id", "opportunity_id",
+              "segment_id"}
 
 # A valid body for every write route, so that what a test sees (404, 403) is not a 400 about the body.
 SAMPLE_BODIES = {
@@ -51,6 +53,14 @@ SAMPLE_BODIES = {
     "PATCH /tasks/{task_id}": lambda ids: {"status": "done", "outcome": "满意"},
     "POST /opportunities": lambda ids: {"customer_id": ids["customer_id"], "title": "团购", "value": "5000.00"},
     "PATCH /opportunities/{opportunity_id}": lambda ids: {"stage": "proposal"},
+    "POST /segments": lambda ids: {"name": "复购客户", "rules": {"all": [{"field": "orders_count", "op": ">=", "value": 2}]}},
+    "POST /segments/preview": lambda ids: {"rules": {"all": [{"field": "tags", "op": "=", "value": "vip"}]}},
+    "PATCH /segments/{segment_id}": lambda ids: {"description": "VIP 客户"},
+    "DELETE /segments/{segment_id}": lambda ids: None,
+    "POST /segments/{segment_id}/refresh": lambda ids: {},
+    "POST /segments/{segment_id}/tag": lambda ids: {"tag": "活动"},
+    "POST /segments/{segment_id}/assign-owner": lambda ids: {"owner_id": None},
+    "POST /segments/{segment_id}/tasks": lambda ids: {"title": "回访", "due_on": "2024-05-03"},
 }
 
 
@@ -98,8 +108,10 @@ def make_records(workspace, user, *, n=1, start=0) -> dict:
             task = task_create(customer=customer, title="回访", due_on=dt.date(2024, 5, 3), assignee=user)
             opportunity = opportunity_create(customer=customer, title="团购", value=Decimal("5000"), owner=user)
         identity = Identity.objects.filter(customer=customer, kind="email").get()
+        segment = segment_create(name=f"VIP {start}", rules={"all": [{"field": "tags", "op": "=", "value": "vip"}]})
     ids = {"store_id": store.pk, "customer_id": customer.pk, "identity_id": identity.pk, "order_id": order.pk,
-           "interaction_id": interaction.pk, "task_id": task.pk, "opportunity_id": opportunity.pk}
+           "interaction_id": interaction.pk, "task_id": task.pk, "opportunity_id": opportunity.pk,
+           "segment_id": segment.pk}
     assert set(ids) == RECORD_IDS
     return ids
 

@@ -9,7 +9,7 @@ import pytest
 from guanxi.activities.models import Interaction
 from guanxi.customers.services import customer_create
 from guanxi.workspaces import tenancy
-from web_helpers import build_shop, fast_password_hashing
+from web_helpers import build_shop
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 ARTIFACTS = pathlib.Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -22,8 +22,7 @@ LANGUAGES = {
 
 
 @pytest.fixture
-def shop(workspace, owner, settings):
-    fast_password_hashing(settings)
+def shop(workspace, owner):
     shop = build_shop(workspace, owner=owner)  # 王芳, phone 138 1234 5678
     with tenancy.active(workspace):
         customer_create(name="李娜", identities=[("phone", "13912340000")])  # a different tail
@@ -72,6 +71,10 @@ def test_a_returning_buyer_is_found_by_phone_tail_and_a_note_lands_in_the_timeli
         page.reload()
         first_entry = page.locator("#timeline li.tl").first
         assert note in first_entry.inner_text()
+
+        # "/" jumps to the search box from anywhere on the page.
+        page.keyboard.press("/")
+        assert page.evaluate("document.activeElement.id") == "global-search"
     except Exception:
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)

@@ -20,15 +20,10 @@ from guanxi.workspaces.models import Membership, Role, Store, UserPreference
 from guanxi.workspaces.selectors import SESSION_KEY
 from guanxi.workspaces.services import member_add, user_ensure
 from guanxi.workspaces.tenancy import workspace_today
-from web_helpers import NON_OWNERS, ROLES, SEE_CONTACT, WRITERS, build_shop, client_for, fast_password_hashing
+from web_helpers import NON_OWNERS, ROLES, SEE_CONTACT, WRITERS, build_shop, client_for
 
 pytestmark = pytest.mark.django_db
 HX = {"HTTP_HX_REQUEST": "true"}
-
-
-@pytest.fixture(autouse=True)
-def _fast_hashing(settings):
-    fast_password_hashing(settings)
 
 
 @pytest.fixture
@@ -393,6 +388,7 @@ def _more_customers(workspace, owner, n):
 def test_the_360_page_uses_the_same_number_of_queries_for_a_short_or_long_history(workspace, owner):
     small = build_shop(workspace, owner=owner, customers=1, orders_per_customer=1)
     client = client_for(owner)
+    client.get(reverse("web:customer_detail", args=[small.customer.id]))  # the first visit also notes it as recent
     few = _count_queries(client, reverse("web:customer_detail", args=[small.customer.id]))
     with tenancy.active(workspace):
         for k in range(12):
@@ -685,3 +681,26 @@ def test_no_page_loads_anything_from_another_host(shop, owner):
     for url in read_pages(shop).values():
         html = client.get(url).content.decode()
         assert not re.search(r'(src|href)="(https?:)?//', html), url
+
+
+# --- friendly pages -------------------------------------------------------------------------------------------
+
+def test_customers_opened_recently_are_on_the_home_page(workspace, owner):
+    shop = build_shop(workspace, owner=owner, customers=12)
+    client = client_for(owner)
+    oldest = shop.customers[0]  # not among the 8 newest
+    assert "Recently opened" not in client.get(reverse("web:home")).content.decode()
+    client.get(reverse("web:customer_detail", args=[oldest.id]))
+    html = client.get(reverse("web:home")).content.decode()
+    recent = html.split("Recently opened")[1].split("Newest customers")[0]
+    assert reverse("web:customer_detail", args=[oldest.id]) in recent
+
+
+def test_refusals_and_missing_pages_explain_themselves(shop, as_role):
+    analyst = as_role(Role.ANALYST)
+    response = analyst.get(reverse("web:customer_new"))
+    assert response.status_code == 403 and "Your role cannot do this" in response.content.decode()
+    response = analyst.get(reverse("web:customer_detail", args=[999999]))
+    assert response.status_code == 404 and "belongs to another workspace" in response.content.decode()
+    zh = analyst.get(reverse("web:customer_new"), HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert "你的角色无权执行此操作" in zh

@@ -87,8 +87,3 @@ def client_for(user) -> Client:
     client = Client()
     client.force_login(user)
     return client
-
-
-def fast_password_hashing(settings) -> None:
-    """Members are made with real passwords; PBKDF2's deliberate slowness would dominate these tests."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -67,7 +67,10 @@ def logout_view(request):
 
 def remember_customer(request, customer_id: int) -> None:
     """Keep the customers a user opened last, for the home page."""
-    recent = [cid for cid in request.session.get(RECENT_SESSION_KEY, []) if cid != customer_id]
+    current = request.session.get(RECENT_SESSION_KEY, [])
+    if current[:1] == [customer_id]:
+        return  # already the latest: no session write while staff reload the same customer
+    recent = [cid for cid in current if cid != customer_id]
     request.session[RECENT_SESSION_KEY] = [customer_id, *recent][:RECENT_KEEP]
 
 
