@@ -15,6 +15,8 @@ import sys
 from decimal import Decimal
 from urllib.parse import urlsplit, urlunsplit
 
+from guanxi.segments.cli import add_segments_parser, cmd_segments
+
 DEFAULT_PORT = 8000
 
 
@@ -71,6 +73,8 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("stats", parents=[ws], help="customer and order totals")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--store", metavar="NAME", help="only this store")
+
+    add_segments_parser(sub, parents=[ws])
 
     sub.add_parser("manage", help="Django's management commands, for developers (guanxi manage help)")
     return parser
@@ -253,6 +257,7 @@ COMMANDS = {
     "createuser": _cmd_createuser,
     "token": _cmd_token,
     "stats": _cmd_stats,
+    "segments": cmd_segments,
 }
 
 

@@ -2,5 +2,6 @@ from django.urls import include, path
 
 urlpatterns = [
     path("api/v1/", include("guanxi.api.urls")),
+    path("segments/", include("guanxi.segments.urls")),
     path("", include("guanxi.web.urls")),
 ]

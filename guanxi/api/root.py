@@ -11,6 +11,7 @@ from guanxi.api import errors
 from guanxi.api.auth import BearerToken
 from guanxi.commerce.api import router as orders
 from guanxi.customers.api import router as customers
+from guanxi.segments.api import router as segments
 from guanxi.workspaces.api import router as workspace
 
 DESCRIPTION = """
@@ -51,3 +52,4 @@ api.add_router("/orders", orders)
 api.add_router("/interactions", interactions)
 api.add_router("/tasks", tasks)
 api.add_router("/opportunities", opportunities)
+api.add_router("/segments", segments)

@@ -49,7 +49,7 @@ def _refuse_builtin(segment: Segment) -> None:
 def _validate(segment: Segment) -> None:
     errors: dict[str, list[str]] = {}
     try:
-        segment.full_clean(exclude=["workspace", "rules", "owner"])
+        segment.full_clean(exclude=["rules"])
     except ValidationError as exc:
         errors.update(exc.message_dict)
     try:

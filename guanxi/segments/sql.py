@@ -16,10 +16,12 @@ def insert_select(model, columns: tuple[str, ...], queryset, constants: dict) ->
     sql, params = queryset.query.sql_with_params()
     quote = connection.ops.quote_name
     names = [model._meta.get_field(name).column for name in (*columns, *constants)]
+    # Constants go through their fields' adaptation, as an ORM insert would (aware datetimes to UTC on SQLite…).
+    values = [model._meta.get_field(name).get_db_prep_save(value, connection) for name, value in constants.items()]
     statement = (
         f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(n) for n in names)}) "
         f"SELECT q.*{''.join(', %s' for _ in constants)} FROM ({sql}) q"
     )
     with connection.cursor() as cursor:
-        cursor.execute(statement, (*constants.values(), *params))
+        cursor.execute(statement, (*values, *params))
         return cursor.rowcount
