@@ -10,7 +10,10 @@ _SECTIONS = (("customer", "customers"), ("opportunity", "customers"), ("order", 
 
 
 def _nav_section(request) -> str:
+    """The sidebar entry to highlight: pages of other apps' namespaces (e.g. `segments`) are their own section."""
     match = getattr(request, "resolver_match", None)
+    if match and match.namespace and match.namespace != "web":
+        return match.namespace.split(":")[0]
     name = match.url_name if match else ""
     for prefix, section in _SECTIONS:
         if name and name.startswith(prefix):
