@@ -19,7 +19,8 @@ time unit — weeks by default —, money in the shop's currency units):
   `fit_gamma_gamma`: maximum likelihood with analytic gradients, a `fitting.FitReport` (log-likelihood,
   convergence, standard errors), and per-customer predictions on the returned models (P(alive), expected
   purchases, P(purchase), expected order value). They refuse below `MIN_REPEAT_CUSTOMERS` repeat customers
-  with `InsufficientDataError`.
+  with `InsufficientDataError`, and
+  raise `ConvergenceError` when a fit does not converge.
 * `hypergeometric` — the overflow-free Pareto/NBD integral `log_tail_integral`.
 * `buy_again` — `fit_buy_again`: the "will buy again" score and why it is built as it is.
 * `clv` — `lifetime_value` (monthly-discounted CLV), `ChurnBands`, `churn_risk_band`.
@@ -33,7 +34,13 @@ time unit — weeks by default —, money in the shop's currency units):
 from guanxi.analytics.bgnbd import BGNBDModel, fit_bgnbd
 from guanxi.analytics.buy_again import BuyAgainModel, fit_buy_again
 from guanxi.analytics.clv import ChurnBands, churn_risk_band, lifetime_value
-from guanxi.analytics.errors import AnalyticsError, FileFormatError, InsufficientDataError, SchemaError
+from guanxi.analytics.errors import (
+    AnalyticsError,
+    ConvergenceError,
+    FileFormatError,
+    InsufficientDataError,
+    SchemaError,
+)
 from guanxi.analytics.fitting import MIN_REPEAT_CUSTOMERS, FitReport
 from guanxi.analytics.frames import prepare_transactions, to_date
 from guanxi.analytics.gamma_gamma import GammaGammaModel, fit_gamma_gamma
@@ -67,7 +74,7 @@ from guanxi.analytics.summary import calibration_holdout_summary, customer_summa
 from guanxi.analytics.value import customer_profit, pareto_curve, top_share, value_ranking
 
 __all__ = [
-    "AnalyticsError", "BGNBDModel", "BuyAgainModel", "ChurnBands", "FileFormatError", "FitReport",
+    "AnalyticsError", "BGNBDModel", "BuyAgainModel", "ChurnBands", "ConvergenceError", "FileFormatError", "FitReport",
     "GammaGammaModel", "InsightResult", "InsightSettings", "InsufficientDataError", "LifecycleRules",
     "MIN_REPEAT_CUSTOMERS", "MOVEMENTS", "ParetoNBDModel", "READERS", "RFMThresholds", "RFM_SEGMENTS", "STAGES",
     "SchemaError", "VALUE_CLASSES", "ValueReference", "calibration_holdout_summary", "churn_risk_band",

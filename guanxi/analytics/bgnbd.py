@@ -27,6 +27,7 @@ from guanxi.analytics.fitting import (
     FitReport,
     compress_rows,
     maximize_log_likelihood,
+    require_convergence,
     require_repeat_customers,
 )
 
@@ -134,11 +135,13 @@ def fit_bgnbd(
     time_unit: str = "week",
     min_repeat_customers: int = MIN_REPEAT_CUSTOMERS,
     initial: dict[str, float] | None = None,
+    strict: bool = True,
 ) -> BGNBDModel:
     """Fit the BG/NBD model by maximum likelihood to a summary (``frequency``, ``recency``, ``T``).
 
     ``time_unit`` names the unit the summary's recency and T are in (it is recorded on the model).
-    Raises `InsufficientDataError` when fewer than ``min_repeat_customers`` customers have frequency ≥ 1.
+    Raises `InsufficientDataError` when fewer than ``min_repeat_customers`` customers have frequency ≥ 1, and
+    `ConvergenceError` when the fit does not converge (unless ``strict=False``: then check ``model.report``).
     """
     x, t_x, T = purchase_columns(data)
     repeat = int(np.count_nonzero(x))
@@ -153,4 +156,7 @@ def fit_bgnbd(
         customers=len(x),
         repeat_customers=repeat,
     )
-    return BGNBDModel(*(float(v) for v in theta), time_unit=time_unit, report=report)
+    model = BGNBDModel(*(float(v) for v in theta), time_unit=time_unit, report=report)
+    if strict:
+        require_convergence(report, model.params, "BG/NBD")
+    return model

@@ -43,7 +43,7 @@ import dataclasses
 import numpy as np
 
 from guanxi.analytics._data import SummaryLike, columns
-from guanxi.analytics.errors import SchemaError
+from guanxi.analytics.errors import ConvergenceError, SchemaError
 from guanxi.analytics.fitting import MIN_REPEAT_CUSTOMERS
 from guanxi.analytics.pareto_nbd import ParetoNBDModel, fit_pareto_nbd
 from guanxi.analytics.summary import FIRST_VALUE
@@ -99,7 +99,8 @@ def fit_buy_again(
     """Fit the buy-again model to a summary with ``frequency, recency, T, first_purchase_value``.
 
     ``initial``: starting r, alpha, s, beta — pass a plain Pareto/NBD fit's ``params`` to save iterations.
-    Raises `InsufficientDataError` below ``min_repeat_customers`` repeat customers.
+    Raises `InsufficientDataError` below ``min_repeat_customers`` repeat customers and `ConvergenceError` when
+    even the plain Pareto/NBD does not converge.
     """
     if initial is not None:
         initial = {k: initial[k] for k in ("r", "alpha", "s", "beta")}
@@ -113,9 +114,8 @@ def fit_buy_again(
                 min_repeat_customers=min_repeat_customers,
                 initial=initial,
             )
-            if model.report is not None and model.report.converged:
-                return BuyAgainModel(model, "pareto_nbd+first_value")
-        except SchemaError:
+            return BuyAgainModel(model, "pareto_nbd+first_value")
+        except (SchemaError, ConvergenceError):
             pass
     model = fit_pareto_nbd(prepared, time_unit=time_unit, min_repeat_customers=min_repeat_customers, initial=initial)
     return BuyAgainModel(model, "pareto_nbd")

@@ -25,3 +25,12 @@ class InsufficientDataError(AnalyticsError):
 
 class FileFormatError(AnalyticsError, ValueError):
     """A transaction file could not be read in the format asked for; the message names the line."""
+
+
+class ConvergenceError(AnalyticsError):
+    """A maximum-likelihood fit did not reach a proper maximum (e.g. customers so alike that the heterogeneity
+    parameters run off to infinity). ``report`` holds the `FitReport` of the attempt."""
+
+    def __init__(self, message: str, *, report) -> None:
+        super().__init__(message)
+        self.report = report

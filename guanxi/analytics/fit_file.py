@@ -129,7 +129,7 @@ def fit_file(
         bought = summary[FREQUENCY_HOLDOUT].to_numpy() > 0
 
         def auc(scores) -> float | None:
-            if scores is None or bought.all() or not bought.any():
+            if scores is None or bought.all() or not bought.any() or not np.all(np.isfinite(scores)):
                 return None
             return roc_auc(scores, bought)
 

@@ -18,13 +18,19 @@ from typing import Callable
 import numpy as np
 from scipy import optimize
 
-from guanxi.analytics.errors import InsufficientDataError
+from guanxi.analytics.errors import ConvergenceError, InsufficientDataError
 
 #: Fewest repeat customers (frequency ≥ 1) the purchase and spend models accept. With fewer, the likelihood
 #: surface of the dropout parameters (a, b or s, β) and the spend parameters is nearly flat: their standard
 #: errors exceed the estimates and predictions are noise. Callers catch `InsufficientDataError` and fall back to
 #: RFM-only insight.
 MIN_REPEAT_CUSTOMERS = 50
+
+_LOG_LIMIT = 12.0  # positive parameters live within e^±12 ≈ [6e-6, 1.6e5]
+_EDGE = 0.95  # |log θ| beyond 95% of the limit counts as "at the edge"
+# Converged when no step of the (log-scale) parameters can change the mean log-likelihood per customer faster
+# than this; BFGS reaches ~1e-10 on well-posed data, flat limits (customers all alike) stop near 1e-6.
+_GRADIENT_TOLERANCE = 1e-5
 
 LogLikelihood = Callable[[np.ndarray, bool], "tuple[np.ndarray, np.ndarray | None]"]
 
@@ -35,9 +41,14 @@ class FitReport:
 
     Attributes:
         log_likelihood: maximised total log-likelihood (natural log, summed over customers).
-        converged: the optimiser reported success, the gradient is ~0 and the Hessian is negative definite.
+        converged: the gradient (in the optimiser's coordinates, per customer) is ~0.
+        identified: also the Hessian is negative definite and no parameter is at the edge: every parameter is
+            pinned down by the data and has a standard error.
         iterations: optimiser iterations (BFGS plus Newton polishing steps).
         message: "converged…", or the optimiser's message when the fit did not converge.
+        at_edge: parameters that went to the edge of their range (e^±12): the likelihood keeps rising towards 0
+            or ∞ (e.g. no visible dropout, or customers all alike). The fit is then the limiting model; those
+            standard errors are NaN.
         standard_errors: parameter name → asymptotic standard error (NaN if the Hessian is singular).
         customers: customers in the data; repeat_customers: those with frequency ≥ 1.
         gradient_norm: max |∂LL/∂θ| at the optimum (natural parameters, total log-likelihood).
@@ -53,6 +64,8 @@ class FitReport:
     repeat_customers: int
     gradient_norm: float
     seconds: float
+    at_edge: tuple[str, ...] = ()
+    identified: bool = True
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -73,6 +86,17 @@ def require_repeat_customers(repeat: int, minimum: int, model: str) -> None:
             f"the data has {repeat}. Use RFM insight until more customers come back.",
             found=repeat,
             required=minimum,
+        )
+
+
+def require_convergence(report: "FitReport", params: dict[str, float], model: str) -> None:
+    """Raise `ConvergenceError` if ``report`` says the fit did not converge."""
+    if not report.converged:
+        shown = ", ".join(f"{k}={v:.4g}" for k, v in params.items())
+        raise ConvergenceError(
+            f"{model} fit did not converge ({report.message}; {shown}). The data may hold too little variation "
+            "between customers for this model.",
+            report=report,
         )
 
 
@@ -105,7 +129,13 @@ def maximize_log_likelihood(
             return float(np.sum(weights * ll)), np.sum(grad * weights[:, None], axis=0)
 
     def to_theta(phi: np.ndarray) -> np.ndarray:
-        return np.where(positive, np.exp(np.clip(phi, -30.0, 30.0)), phi)
+        # log θ = L·tanh(φ/L): smooth, unconstrained in φ, and θ stays within e^±L. Where the likelihood keeps
+        # rising towards 0 or ∞ (no dropout in the data, customers all alike) the fit settles at the edge
+        # instead of running off to overflow.
+        return np.where(positive, np.exp(_LOG_LIMIT * np.tanh(phi / _LOG_LIMIT)), phi)
+
+    def chain(phi: np.ndarray, theta: np.ndarray) -> np.ndarray:
+        return np.where(positive, theta * (1.0 - np.tanh(phi / _LOG_LIMIT) ** 2), 1.0)
 
     def objective(phi: np.ndarray) -> tuple[float, np.ndarray]:
         theta = to_theta(phi)
@@ -113,22 +143,43 @@ def maximize_log_likelihood(
         if not np.isfinite(value) or not np.all(np.isfinite(grad)):
             return np.inf, np.zeros_like(phi)
         # Scaled by the number of customers so tolerances do not depend on data size.
-        return -value / total_weight, -(grad * np.where(positive, theta, 1.0)) / total_weight
+        return -value / total_weight, -(grad * chain(phi, theta)) / total_weight
 
-    phi0 = np.where(positive, np.log(np.where(positive, initial, 1.0)), initial)
+    log0 = np.log(np.where(positive, initial, 1.0)).clip(-0.9 * _LOG_LIMIT, 0.9 * _LOG_LIMIT)
+    phi0 = np.where(positive, _LOG_LIMIT * np.arctanh(log0 / _LOG_LIMIT), initial)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         # BFGS rather than L-BFGS-B: with a handful of parameters its dense update is trivial, and it makes no
         # BLAS calls whose thread pool would compete with other work for the cores.
         result = optimize.minimize(objective, phi0, jac=True, method="BFGS", options={"maxiter": 1000, "gtol": 1e-9})
-    theta = to_theta(result.x)
+    phi_hat = result.x
     iterations = int(result.nit)
+    at_edge = positive & (np.abs(phi_hat) > _LOG_LIMIT * np.arctanh(_EDGE))
+    if at_edge.any() and not at_edge.all():
+        # Some parameters ran to the edge (the likelihood rises towards their limit along a ridge). Hold them
+        # there and maximise over the rest: in the joint coordinates the ridge is too ill-conditioned for BFGS.
+        free = ~at_edge
+
+        def restricted(sub: np.ndarray) -> tuple[float, np.ndarray]:
+            full = phi_hat.copy()
+            full[free] = sub
+            value, grad = objective(full)
+            return value, grad[free]
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            sub = optimize.minimize(restricted, phi_hat[free], jac=True, method="BFGS", options={"gtol": 1e-9})
+        if sub.fun <= result.fun:
+            phi_hat = phi_hat.copy()
+            phi_hat[free] = sub.x
+            iterations += int(sub.nit)
+    theta = to_theta(phi_hat)
     # Newton polishing: BFGS stops on a gradient test, which can leave the 4th significant digit of a flat
     # direction unsettled. A few steps with the Hessian at the BFGS point settle it; the same
     # Hessian (the change in θ is tiny) gives the standard errors.
     hessian = _hessian(total, theta, positive)
     value, grad = total(theta)
-    for _ in range(4):
+    for _ in range(0 if at_edge.any() else 4):
         try:
             step = np.linalg.solve(hessian, -grad)
         except np.linalg.LinAlgError:
@@ -153,14 +204,30 @@ def maximize_log_likelihood(
         errors = np.full(len(theta), np.nan)
         negative_definite = False
     gradient_norm = float(np.max(np.abs(grad)))
-    converged = bool(
-        np.isfinite(value) and negative_definite and gradient_norm < 1e-4 * max(1.0, total_weight / 100.0)
-    )
+    # Converged: the gradient in the optimiser's coordinates is ~0 (BFGS reaches ~1e-10 on good data). A flat
+    # direction (a parameter the data cannot pin down, or one at the edge) still converges — the model is then
+    # the limiting one — but is not "identified" and its standard errors are NaN.
+    # Edge parameters are at their limit by design; the others must be at a stationary point.
+    phi = np.where(positive, _LOG_LIMIT * np.arctanh(np.log(np.where(positive, theta, 1.0)) / _LOG_LIMIT), theta)
+    phi_gradient = float(np.max(np.abs(grad * chain(phi, theta))[~at_edge], initial=0.0)) / total_weight
+    identified = bool(negative_definite and not at_edge.any())
+    converged = bool(np.isfinite(value) and phi_gradient < _GRADIENT_TOLERANCE)
+    if not identified:
+        errors = np.where(at_edge | ~np.isfinite(errors), np.nan, errors)
+    if converged and identified:
+        message = "converged: gradient ≈ 0, Hessian negative definite"
+    elif converged:
+        edge = ", ".join(n for n, e in zip(names, at_edge) if e) or "none at the edge"
+        message = f"converged to a limit the data cannot pin down (flat or at the edge: {edge})"
+    else:
+        message = str(result.message)
     report = FitReport(
         log_likelihood=float(value),
         converged=converged,
         iterations=iterations,
-        message="converged: gradient ≈ 0, Hessian negative definite" if converged else str(result.message),
+        message=message,
+        at_edge=tuple(n for n, e in zip(names, at_edge) if e),
+        identified=identified,
         standard_errors={name: float(e) for name, e in zip(names, errors)},
         customers=int(customers),
         repeat_customers=int(repeat_customers),

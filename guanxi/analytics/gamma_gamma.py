@@ -24,6 +24,7 @@ from guanxi.analytics.fitting import (
     FitReport,
     compress_rows,
     maximize_log_likelihood,
+    require_convergence,
     require_repeat_customers,
 )
 
@@ -97,19 +98,24 @@ def fit_gamma_gamma(
     *,
     min_repeat_customers: int = MIN_REPEAT_CUSTOMERS,
     initial: dict[str, float] | None = None,
+    strict: bool = True,
 ) -> GammaGammaModel:
     """Fit the Gamma-Gamma model by maximum likelihood on the repeat customers (frequency ≥ 1) of a summary.
 
     Repeat customers with ``monetary_value`` 0 (only free repeat orders) are left out; the report's
-    ``customers`` is the number actually fitted.
+    ``customers`` is the number actually fitted. Raises `InsufficientDataError` below ``min_repeat_customers``
+    and `ConvergenceError` when the fit does not converge (unless ``strict=False``).
 
-    Raises `InsufficientDataError` when fewer than ``min_repeat_customers`` repeat customers are present.
     """
     x, m, repeat = _repeat_columns(data)
     x, m = x[repeat], m[repeat]
     require_repeat_customers(len(x), min_repeat_customers, "Gamma-Gamma")
-    (ux, um), counts, _ = compress_rows(x, m)
-    start = initial or {"p": 1.0, "q": 2.0, "gamma": float(np.mean(m))}
+    # Fit in units of the mean spend so γ is dimensionless (yuan, yen and dollars alike) and, where spend does
+    # not vary between customers (q, γ → ∞ together), both reach the edge of their range at the same time.
+    scale = float(np.mean(m))
+    (ux, um), counts, _ = compress_rows(x, m / scale)
+    start = dict(initial) if initial else {"p": 1.0, "q": 2.0, "gamma": scale}
+    start["gamma"] /= scale
     theta, report = maximize_log_likelihood(
         lambda th, g: _loglik(th, ux, um, g),
         np.array([start[k] for k in PARAMS]),
@@ -118,4 +124,13 @@ def fit_gamma_gamma(
         customers=len(x),
         repeat_customers=len(x),
     )
-    return GammaGammaModel(*(float(v) for v in theta), report=report)
+    theta[2] *= scale
+    errors = dict(report.standard_errors, gamma=report.standard_errors["gamma"] * scale)
+    # The density of m is the density of m/scale divided by scale.
+    report = dataclasses.replace(
+        report, log_likelihood=report.log_likelihood - len(x) * np.log(scale), standard_errors=errors
+    )
+    model = GammaGammaModel(*(float(v) for v in theta), report=report)
+    if strict:
+        require_convergence(report, model.params, "Gamma-Gamma")
+    return model

@@ -39,6 +39,7 @@ from guanxi.analytics.fitting import (
     FitReport,
     compress_rows,
     maximize_log_likelihood,
+    require_convergence,
     require_repeat_customers,
 )
 from guanxi.analytics.hypergeometric import log_diff_exp, log_tail_integral
@@ -222,6 +223,7 @@ def fit_pareto_nbd(
     covariates: tuple[str, ...] | list[str] = (),
     min_repeat_customers: int = MIN_REPEAT_CUSTOMERS,
     initial: dict[str, float] | None = None,
+    strict: bool = True,
 ) -> ParetoNBDModel:
     """Fit the Pareto/NBD model by maximum likelihood to a summary (``frequency``, ``recency``, ``T``).
 
@@ -232,6 +234,7 @@ def fit_pareto_nbd(
             (centred internally). A covariate with no variation is refused (`SchemaError`).
         min_repeat_customers: refuse (`InsufficientDataError`) below this many customers with frequency ≥ 1.
         initial: starting values for r, alpha, s, beta (optional).
+        strict: raise `ConvergenceError` when the fit does not converge (else check ``model.report``).
     """
     x, t_x, T = purchase_columns(data)
     repeat = int(np.count_nonzero(x))
@@ -260,7 +263,7 @@ def fit_pareto_nbd(
         repeat_customers=repeat,
         positive=np.r_[np.ones(4, dtype=bool), np.zeros(2 * k, dtype=bool)],
     )
-    return ParetoNBDModel(
+    model = ParetoNBDModel(
         *(float(v) for v in theta[:4]),
         time_unit=time_unit,
         report=report,
@@ -269,3 +272,6 @@ def fit_pareto_nbd(
         purchase_coefficients=tuple(float(v) for v in theta[4 : 4 + k]),
         dropout_coefficients=tuple(float(v) for v in theta[4 + k :]),
     )
+    if strict:
+        require_convergence(report, model.params, "Pareto/NBD")
+    return model

