@@ -50,7 +50,8 @@ def _catalogue() -> list[BuiltinSegment]:
     ]
     items.append(BuiltinSegment(
         HIGH_VALUE_AT_RISK, _("High value at risk"),
-        _("The top 10% of customers by predicted lifetime value whose churn risk is high: call them first."),
+        _("The tenth of customers with the highest predicted lifetime value whose churn risk is high: call them "
+          "first."),
         {"all": [{"field": "clv_top_percent", "op": "<=", "value": 10},
                  {"field": "churn_risk", "op": "=", "value": "high"}]},
     ))

@@ -1,33 +1,34 @@
 """The codes the analytics refresh writes into CustomerScore (rfm_segment, value_class), with their labels.
 
-Rules store codes, never labels, so a rule reads the same in Chinese and English.
+Rules store codes, never labels, so a rule reads the same in Chinese and English. Labels carry a context
+("RFM segment", "value class"): "Lost" here is a customer, not a lost opportunity.
 """
 
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 # The 11-segment RFM map.
 RFM_SEGMENTS = (
-    ("champions", _("Champions")),
-    ("loyal", _("Loyal")),
-    ("potential_loyalist", _("Potential Loyalist")),
-    ("new", _("New")),
-    ("promising", _("Promising")),
-    ("need_attention", _("Need Attention")),
-    ("about_to_sleep", _("About to Sleep")),
-    ("at_risk", _("At Risk")),
-    ("cant_lose_them", _("Can't Lose Them")),
-    ("hibernating", _("Hibernating")),
-    ("lost", _("Lost")),
+    ("champions", pgettext_lazy("RFM segment", "Champions")),
+    ("loyal", pgettext_lazy("RFM segment", "Loyal")),
+    ("potential_loyalist", pgettext_lazy("RFM segment", "Potential Loyalist")),
+    ("new", pgettext_lazy("RFM segment", "New")),
+    ("promising", pgettext_lazy("RFM segment", "Promising")),
+    ("need_attention", pgettext_lazy("RFM segment", "Need Attention")),
+    ("about_to_sleep", pgettext_lazy("RFM segment", "About to Sleep")),
+    ("at_risk", pgettext_lazy("RFM segment", "At Risk")),
+    ("cant_lose_them", pgettext_lazy("RFM segment", "Can't Lose Them")),
+    ("hibernating", pgettext_lazy("RFM segment", "Hibernating")),
+    ("lost", pgettext_lazy("RFM segment", "Lost")),
 )
 
 # The Chinese 8-class value model: R, F, M each above (重要/high) or below the workspace mean.
 VALUE_CLASSES = (
-    ("important_value", _("Important value")),
-    ("important_development", _("Important development")),
-    ("important_retention", _("Important retention")),
-    ("important_recovery", _("Important recovery")),
-    ("general_value", _("General value")),
-    ("general_development", _("General development")),
-    ("general_retention", _("General retention")),
-    ("general_recovery", _("General recovery")),
+    ("important_value", pgettext_lazy("value class", "Important value")),
+    ("important_development", pgettext_lazy("value class", "Important development")),
+    ("important_retention", pgettext_lazy("value class", "Important retention")),
+    ("important_recovery", pgettext_lazy("value class", "Important recovery")),
+    ("general_value", pgettext_lazy("value class", "General value")),
+    ("general_development", pgettext_lazy("value class", "General development")),
+    ("general_retention", pgettext_lazy("value class", "General retention")),
+    ("general_recovery", pgettext_lazy("value class", "General recovery")),
 )

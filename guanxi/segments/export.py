@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 import zoneinfo
 from decimal import Decimal
 from pathlib import Path
@@ -26,13 +27,15 @@ from guanxi.workspaces.tenancy import current_workspace
 FORMATS = ("csv", "xlsx")
 CHUNK = 2000
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A phone such as "+8613812345678" or "+86 138****5678" starts with "+" but cannot run anything: kept as it is.
+_PLAIN_NUMBER = re.compile(r"[+-]?[0-9][0-9 .*]*")
 
 
 def safe_cell(value):
     """`value` as a spreadsheet cell that is never a formula; numbers, dates and empties pass unchanged."""
     if value is None:
         return ""
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS) and not _PLAIN_NUMBER.fullmatch(value):
         return "'" + value
     return value
 

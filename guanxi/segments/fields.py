@@ -569,7 +569,7 @@ def _builtin_fields() -> None:
         FieldDef("lifecycle_stage", "scores", "choice", _("Lifecycle stage"), CHOICE_OPS,
                  alias_column("_sg_lifecycle", _lifecycle, text=True), choices=_choices(Lifecycle)),
         FieldDef("clv", "scores", "decimal", _("Customer lifetime value"), NUMBER_OPS, column("score__clv")),
-        FieldDef("clv_top_percent", "scores", "int", _("CLV rank (top %)"), ("<=",), _clv_top_percent,
+        FieldDef("clv_top_percent", "scores", "int", _("CLV rank (top N percent)"), ("<=",), _clv_top_percent,
                  min_value=1, max_value=100, help=_("In the top N percent of customers by CLV.")),
         FieldDef("p_alive", "scores", "float", _("P(alive)"), NUMBER_OPS, column("score__p_alive"),
                  min_value=0, max_value=1),

@@ -104,6 +104,7 @@ def _builder_context(request, *, segment: Segment | None, rules, name="", descri
         "builder_data": {"fields": field_catalogue(), "families": family_labels(), "suggest": suggestions,
                          "strings": strings, "rules": rules},
         "errors": errors or {},
+        "root_errors": (errors or {}).get("__all__", []),
     }
 
 
