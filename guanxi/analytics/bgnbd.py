@@ -34,26 +34,32 @@ from guanxi.analytics.fitting import (
 PARAMS = ("r", "alpha", "a", "b")
 
 
-def _loglik(theta, x, t_x, T, gradient: bool):
+def _loglik(theta, x, t_x, T, gradient: bool, distinct=None):
+    """Per-row log-likelihood (and gradient in r, α, a, b). ``distinct`` = (distinct x values, index of each
+    row's x) may be passed in to save a sort per evaluation."""
     r, alpha, a, b = theta
     repeat = x > 0
+    # Special functions depend on x only: evaluate them once per distinct x.
+    xs, at = distinct if distinct is not None else np.unique(x, return_inverse=True)
     log_alpha_T = np.log(alpha + T)
     log_alpha_tx = np.log(alpha + t_x)
-    a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
-    a2 = betaln(a, b + x) - betaln(a, b)
+    a1 = (gammaln(r + xs) - gammaln(r))[at] + r * np.log(alpha)
+    a2 = (betaln(a, b + xs) - betaln(a, b))[at]
     a3 = -(r + x) * log_alpha_T
     with np.errstate(divide="ignore", invalid="ignore"):
-        a4 = np.where(repeat, np.log(a) - np.log(np.where(repeat, b + x - 1, 1.0)) - (r + x) * log_alpha_tx, -np.inf)
+        log_b_x1 = np.log(np.where(xs > 0, b + xs - 1, 1.0))[at]
+        a4 = np.where(repeat, np.log(a) - log_b_x1 - (r + x) * log_alpha_tx, -np.inf)
     top = np.logaddexp(a3, a4)
     ll = a1 + a2 + top
     if not gradient:
         return ll, None
     w = np.exp(a4 - top)  # share of the "dropped out after the last purchase" branch
-    d_r = digamma(r + x) - digamma(r) + np.log(alpha) - (1 - w) * log_alpha_T - w * log_alpha_tx
+    d_r = (digamma(r + xs) - digamma(r))[at] + np.log(alpha) - (1 - w) * log_alpha_T - w * log_alpha_tx
     d_alpha = r / alpha - (r + x) * ((1 - w) / (alpha + T) + w / (alpha + t_x))
-    psi_ab, psi_abx = digamma(a + b), digamma(a + b + x)
-    d_a = psi_ab - psi_abx + w / a
-    d_b = digamma(b + x) - digamma(b) + psi_ab - psi_abx - w / np.where(repeat, b + x - 1, 1.0)
+    psi_ab = digamma(a + b)
+    psi_abx = digamma(a + b + xs)
+    d_a = (psi_ab - psi_abx)[at] + w / a
+    d_b = (digamma(b + xs) - digamma(b) + psi_ab - psi_abx)[at] - w * np.exp(-log_b_x1) * repeat
     return ll, np.column_stack([d_r, d_alpha, d_a, d_b])
 
 
@@ -148,8 +154,9 @@ def fit_bgnbd(
     require_repeat_customers(repeat, min_repeat_customers, "BG/NBD")
     (ux, utx, uT), counts, _ = compress_rows(x, t_x, T)
     start = initial or {"r": 1.0, "alpha": max(float(np.mean(T)) / (1.0 + float(np.mean(x))), 1e-3), "a": 1.0, "b": 1.0}
+    distinct = np.unique(ux, return_inverse=True)
     theta, report = maximize_log_likelihood(
-        lambda th, g: _loglik(th, ux, utx, uT, g),
+        lambda th, g: _loglik(th, ux, utx, uT, g, distinct),
         np.array([start[p] for p in PARAMS]),
         PARAMS,
         weights=counts,

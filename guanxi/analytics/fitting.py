@@ -72,10 +72,32 @@ class FitReport:
 
 
 def compress_rows(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
-    """Unique rows of the stacked columns, their counts, and the index mapping each input row to its unique row."""
-    stacked = np.column_stack([np.asarray(c, dtype=float) for c in columns])
-    unique, inverse, counts = np.unique(stacked, axis=0, return_inverse=True, return_counts=True)
-    return [unique[:, i] for i in range(unique.shape[1])], counts.astype(float), inverse.ravel()
+    """Unique rows of the stacked columns, their counts, and the index mapping each input row to its unique row.
+
+    (A lexicographic sort of the columns: several times faster than ``np.unique(axis=0)``.)
+    """
+    cols = [np.asarray(c, dtype=float) for c in columns]
+    n = len(cols[0])
+    if n == 0:
+        return [c[:0] for c in cols], np.zeros(0), np.zeros(0, dtype=np.intp)
+    order = np.lexsort(cols[::-1])
+    new = np.zeros(n, dtype=bool)
+    new[0] = True
+    for c in cols:
+        sorted_c = c[order]
+        new[1:] |= sorted_c[1:] != sorted_c[:-1]
+    group = np.cumsum(new) - 1
+    inverse = np.empty(n, dtype=np.intp)
+    inverse[order] = group
+    firsts = order[new]
+    counts = np.bincount(group).astype(float)
+    return [c[firsts] for c in cols], counts, inverse
+
+
+def distinct_values(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted distinct values, index of each value among them): special functions of x are computed once
+    per distinct x (a few hundred) instead of once per row."""
+    return np.unique(values, return_inverse=True)
 
 
 def require_repeat_customers(repeat: int, minimum: int, model: str) -> None:
@@ -240,13 +262,17 @@ def maximize_log_likelihood(
 def _hessian(
     total: Callable[[np.ndarray], tuple[float, np.ndarray]], theta: np.ndarray, positive: np.ndarray
 ) -> np.ndarray:
-    """Hessian of the total log-likelihood by central differences of its analytic gradient (symmetrised)."""
+    """Hessian of the total log-likelihood by forward differences of its analytic gradient (symmetrised).
+
+    Forward differences with a relative step of 1e-6 are accurate to ~1e-6 relative — ample for standard
+    errors and Newton directions — at half the cost of central ones.
+    """
     k = len(theta)
     hessian = np.empty((k, k))
+    base = total(theta)[1]
     for i in range(k):
-        h = 1e-5 * theta[i] if positive[i] else 1e-5 * max(1.0, abs(theta[i]))
-        up, down = theta.copy(), theta.copy()
+        h = 1e-6 * theta[i] if positive[i] else 1e-6 * max(1.0, abs(theta[i]))
+        up = theta.copy()
         up[i] += h
-        down[i] -= h
-        hessian[:, i] = (total(up)[1] - total(down)[1]) / (2 * h)
+        hessian[:, i] = (total(up)[1] - base) / h
     return (hessian + hessian.T) / 2

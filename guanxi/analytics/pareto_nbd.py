@@ -61,9 +61,10 @@ class _Rows:
 
     @staticmethod
     def _pairs(x, t, Z):
-        keys = np.column_stack([x, t, Z])
-        _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
-        return first, inverse.ravel()
+        keys, _, inverse = compress_rows(x, t, *Z.T)
+        first = np.zeros(len(keys[0]), dtype=np.intp)
+        first[inverse] = np.arange(len(x))  # any row of each key will do
+        return first, inverse
 
 
 def _scales(alpha, beta, g_lambda, g_mu, Z):

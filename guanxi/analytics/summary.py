@@ -73,15 +73,19 @@ def customer_summary(
     """
     end = to_date(as_of)
     unit = days_per_unit(time_unit)
-    days = purchase_days(prepare_transactions(transactions, as_of=end, start=start))
+    frame = prepare_transactions(transactions, as_of=end, start=start)
+    # Same-day purchases merged, then one row per customer, as one lazy query (no intermediate sort).
     summary = (
-        days.group_by(CUSTOMER)
+        frame.lazy()
+        .group_by(CUSTOMER, DATE)
+        .agg((pl.col(AMOUNT) - pl.col(REFUNDED)).sum().alias("net"))
+        .group_by(CUSTOMER)
         .agg(
             pl.len().alias("_days"),
             pl.col(DATE).min().alias("first_purchase"),
             pl.col(DATE).max().alias("last_purchase"),
             pl.col("net").sum().alias("_net_total"),
-            pl.col("net").first().alias("_net_first"),  # days are sorted, so first() is the first purchase day
+            pl.col("net").sort_by(DATE).first().alias("_net_first"),
         )
         .with_columns(
             (pl.col("_days") - 1).cast(pl.Int64).alias(FREQUENCY),
@@ -97,6 +101,7 @@ def customer_summary(
         )
         .select(CUSTOMER, FREQUENCY, RECENCY, AGE, MONETARY, FIRST_VALUE, "first_purchase", "last_purchase")
         .sort(CUSTOMER)
+        .collect()
     )
     return summary
 
