@@ -31,8 +31,8 @@ PAID = {"paid", "shipped", "completed", "refunded", "partially_refunded"}
 STATUSES = ["pending_payment", "paid", "shipped", "completed", "closed", "refunded", "partially_refunded"]
 RFM = ["champions", "loyal", "potential_loyalist", "new", "promising", "need_attention", "about_to_sleep",
        "at_risk", "cant_lose_them", "hibernating", "lost"]
-VALUE = ["important_value", "important_development", "important_retention", "important_recovery",
-         "general_value", "general_development", "general_retention", "general_recovery"]
+VALUE = ["important_value", "important_develop", "important_keep", "important_win_back", "general_value",
+         "general_develop", "general_keep", "general_win_back"]
 NAMES = ["王小明", "李娜", "张伟", "Ann Lee", "JOANNA Smith", "", "刘洋", "陈静", "Bob Stone", "赵小红"]
 PROVINCES = [("浙江", "杭州"), ("浙江", "宁波"), ("江苏", "南京"), ("广东", "深圳"), ("", "")]
 

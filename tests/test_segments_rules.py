@@ -96,7 +96,7 @@ SCORES = [
     c("rfm_segment", "=", "champions"), c("rfm_segment", "in", ["at_risk", "cant_lose_them", "hibernating"]),
     c("rfm_segment", "!=", "champions"), c("rfm_segment", "not_in", ["lost"]), c("rfm_segment", "is_set"),
     c("rfm_segment", "is_not_set"),
-    c("value_class", "=", "important_value"), c("value_class", "in", ["general_value", "important_retention"]),
+    c("value_class", "=", "important_value"), c("value_class", "in", ["general_value", "important_keep"]),
     c("value_class", "is_not_set"), c("value_tier", "=", "A"), c("value_tier", "!=", "A"),
     c("lifecycle_stage", "=", "mature"), c("lifecycle_stage", "=", "potential"),
     c("lifecycle_stage", "in", ["developing", "growing"]), c("lifecycle_stage", "!=", "mature"),
@@ -271,3 +271,14 @@ def test_rules_cannot_be_compiled_without_an_active_workspace(db):
 
     with pytest.raises(WorkspaceNotActive):
         compile_rules({"all": []})
+
+
+def test_score_codes_are_the_ones_the_analytics_refresh_writes():
+    from guanxi.analytics.lifecycle import STAGES
+    from guanxi.analytics.rfm import RFM_SEGMENTS, VALUE_CLASSES
+    from guanxi.customers.models import Lifecycle
+
+    registry = fields()
+    assert [code for code, _label in registry["rfm_segment"].choices] == list(RFM_SEGMENTS)
+    assert [code for code, _label in registry["value_class"].choices] == list(VALUE_CLASSES)
+    assert [code for code, _label in registry["lifecycle_stage"].choices] == list(STAGES) == Lifecycle.values

@@ -1,5 +1,8 @@
 """The codes the analytics refresh writes into CustomerScore (rfm_segment, value_class), with their labels.
 
+The codes are those of guanxi.analytics.rfm (a test keeps the two lists equal); the labels here are translated
+with the rest of the UI.
+
 Rules store codes, never labels, so a rule reads the same in Chinese and English. Labels carry a context
 ("RFM segment", "value class"): "Lost" here is a customer, not a lost opportunity.
 """
@@ -24,11 +27,11 @@ RFM_SEGMENTS = (
 # The Chinese 8-class value model: R, F, M each above (重要/high) or below the workspace mean.
 VALUE_CLASSES = (
     ("important_value", pgettext_lazy("value class", "Important value")),
-    ("important_development", pgettext_lazy("value class", "Important development")),
-    ("important_retention", pgettext_lazy("value class", "Important retention")),
-    ("important_recovery", pgettext_lazy("value class", "Important recovery")),
+    ("important_develop", pgettext_lazy("value class", "Important to develop")),
+    ("important_keep", pgettext_lazy("value class", "Important to keep")),
+    ("important_win_back", pgettext_lazy("value class", "Important to win back")),
     ("general_value", pgettext_lazy("value class", "General value")),
-    ("general_development", pgettext_lazy("value class", "General development")),
-    ("general_retention", pgettext_lazy("value class", "General retention")),
-    ("general_recovery", pgettext_lazy("value class", "General recovery")),
+    ("general_develop", pgettext_lazy("value class", "General to develop")),
+    ("general_keep", pgettext_lazy("value class", "General to keep")),
+    ("general_win_back", pgettext_lazy("value class", "General to win back")),
 )
