@@ -44,6 +44,8 @@ class FitReport:
         converged: the gradient (in the optimiser's coordinates, per customer) is ~0.
         identified: also the Hessian is negative definite and no parameter is at the edge: every parameter is
             pinned down by the data and has a standard error.
+        covariance: asymptotic covariance matrix of the parameters (inverse observed information), in the
+            order of ``standard_errors``; NaN where it cannot be computed.
         iterations: optimiser iterations (BFGS plus Newton polishing steps).
         message: "converged…", or the optimiser's message when the fit did not converge.
         at_edge: parameters that went to the edge of their range (e^±12): the likelihood keeps rising towards 0
@@ -66,6 +68,7 @@ class FitReport:
     seconds: float
     at_edge: tuple[str, ...] = ()
     identified: bool = True
+    covariance: tuple[tuple[float, ...], ...] = ()
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -217,6 +220,7 @@ def maximize_log_likelihood(
         if np.max(np.abs(step) / np.maximum(np.abs(theta), 1e-8)) < 1e-10:
             break
     information = -hessian
+    covariance = np.full((len(theta), len(theta)), np.nan)
     try:
         covariance = np.linalg.inv(information)
         variances = np.diag(covariance)
@@ -230,7 +234,8 @@ def maximize_log_likelihood(
     # direction (a parameter the data cannot pin down, or one at the edge) still converges — the model is then
     # the limiting one — but is not "identified" and its standard errors are NaN.
     # Edge parameters are at their limit by design; the others must be at a stationary point.
-    phi = np.where(positive, _LOG_LIMIT * np.arctanh(np.log(np.where(positive, theta, 1.0)) / _LOG_LIMIT), theta)
+    ratio = np.clip(np.log(np.where(positive, theta, 1.0)) / _LOG_LIMIT, -1 + 1e-12, 1 - 1e-12)
+    phi = np.where(positive, _LOG_LIMIT * np.arctanh(ratio), theta)
     phi_gradient = float(np.max(np.abs(grad * chain(phi, theta))[~at_edge], initial=0.0)) / total_weight
     identified = bool(negative_definite and not at_edge.any())
     converged = bool(np.isfinite(value) and phi_gradient < _GRADIENT_TOLERANCE)
@@ -250,6 +255,7 @@ def maximize_log_likelihood(
         message=message,
         at_edge=tuple(n for n, e in zip(names, at_edge) if e),
         identified=identified,
+        covariance=tuple(tuple(float(v) for v in row) for row in covariance),
         standard_errors={name: float(e) for name, e in zip(names, errors)},
         customers=int(customers),
         repeat_customers=int(repeat_customers),

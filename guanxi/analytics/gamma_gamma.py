@@ -110,25 +110,45 @@ def fit_gamma_gamma(
     x, m, repeat = _repeat_columns(data)
     x, m = x[repeat], m[repeat]
     require_repeat_customers(len(x), min_repeat_customers, "Gamma-Gamma")
-    # Fit in units of the mean spend so γ is dimensionless (yuan, yen and dollars alike) and, where spend does
-    # not vary between customers (q, γ → ∞ together), both reach the edge of their range at the same time.
+    # Fit in units of the mean spend (so nothing depends on the currency) and in (p, q, κ = γ/q): when spend
+    # rates hardly differ between customers, q and γ run off to infinity together with γ/q fixed; in (p, q, κ)
+    # that ridge becomes the single direction q → ∞, which the optimiser handles cleanly.
     scale = float(np.mean(m))
     (ux, um), counts, _ = compress_rows(x, m / scale)
     start = dict(initial) if initial else {"p": 1.0, "q": 2.0, "gamma": scale}
-    start["gamma"] /= scale
-    theta, report = maximize_log_likelihood(
-        lambda th, g: _loglik(th, ux, um, g),
-        np.array([start[k] for k in PARAMS]),
-        PARAMS,
+
+    def loglik(th, gradient):
+        p, q, kappa = th
+        ll, grad = _loglik((p, q, kappa * q), ux, um, gradient)
+        if not gradient:
+            return ll, None
+        return ll, np.column_stack([grad[:, 0], grad[:, 1] + grad[:, 2] * kappa, grad[:, 2] * q])
+
+    internal, report = maximize_log_likelihood(
+        loglik,
+        np.array([start["p"], start["q"], start["gamma"] / scale / start["q"]]),
+        ("p", "q", "kappa"),
         weights=counts,
         customers=len(x),
         repeat_customers=len(x),
     )
-    theta[2] *= scale
-    errors = dict(report.standard_errors, gamma=report.standard_errors["gamma"] * scale)
+    p, q, kappa = internal
+    theta = np.array([p, q, kappa * q * scale])
+    # Back to (p, q, γ) in money: the delta method with J = ∂(p, q, γ)/∂(p, q, κ).
+    jacobian = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, kappa * scale, q * scale]])
+    covariance = jacobian @ np.array(report.covariance) @ jacobian.T
+    variances = np.diag(covariance)
+    errors = {
+        name: float(np.sqrt(v)) if v > 0 and name not in report.at_edge else float("nan")
+        for name, v in zip(PARAMS, variances)
+    }
     # The density of m is the density of m/scale divided by scale.
     report = dataclasses.replace(
-        report, log_likelihood=report.log_likelihood - len(x) * np.log(scale), standard_errors=errors
+        report,
+        log_likelihood=float(report.log_likelihood - len(x) * np.log(scale)),
+        standard_errors=errors,
+        covariance=tuple(tuple(float(v) for v in row) for row in covariance),
+        at_edge=tuple("gamma" if n == "kappa" else n for n in report.at_edge),
     )
     model = GammaGammaModel(*(float(v) for v in theta), report=report)
     if strict:
