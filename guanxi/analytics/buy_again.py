@@ -80,6 +80,11 @@ class BuyAgainModel:
         """Expected purchase days for several horizons: shape (customers, horizons)."""
         return self.purchase_model.expected_purchases_many(with_covariate(data), horizons)
 
+    def predict(self, data: SummaryLike, horizons) -> tuple[np.ndarray, np.ndarray]:
+        """(P(alive), expected purchase days per horizon — shape (customers, horizons)) in one pass; the
+        buy-again probability for a horizon is ``-expm1(-expected)``."""
+        return self.purchase_model.predict(with_covariate(data), horizons)
+
     def p_alive(self, data: SummaryLike) -> np.ndarray:
         """P(alive at T) under the covariate Pareto/NBD."""
         return self.purchase_model.p_alive(with_covariate(data))

@@ -55,14 +55,28 @@ def lifetime_value(
     """
     if months < 0 or monthly_discount_rate < 0:
         raise ValueError("months and monthly_discount_rate must be ≥ 0")
-    month = DAYS_PER_MONTH / days_per_unit(purchase_model.time_unit)
     order_value = np.asarray(order_value, dtype=float)
     if months == 0:
         return np.zeros_like(order_value)
-    cumulative = purchase_model.expected_purchases_many(data, [k * month for k in range(1, months + 1)])
+    cumulative = purchase_model.expected_purchases_many(data, month_horizons(purchase_model.time_unit, months))
+    return discounted_value(cumulative, order_value, monthly_discount_rate=monthly_discount_rate, margin=margin)
+
+
+def month_horizons(time_unit: str, months: int) -> list[float]:
+    """The ends of months 1…``months`` (of 365.25/12 days) in ``time_unit``."""
+    month = DAYS_PER_MONTH / days_per_unit(time_unit)
+    return [k * month for k in range(1, months + 1)]
+
+
+def discounted_value(
+    cumulative: np.ndarray, order_value: np.ndarray, *, monthly_discount_rate: float = 0.01, margin: float = 1.0
+) -> np.ndarray:
+    """CLV from expected cumulative purchases at the end of each month (shape (customers, months)), as in
+    `lifetime_value` — for callers that already have those expectations."""
+    months = cumulative.shape[1]
     per_month = np.diff(cumulative, axis=1, prepend=0.0)
     discount = (1.0 + monthly_discount_rate) ** -np.arange(1, months + 1)
-    return margin * order_value * (per_month * discount).sum(axis=1)
+    return margin * np.asarray(order_value, dtype=float) * (per_month * discount).sum(axis=1)
 
 
 @dataclasses.dataclass(frozen=True)

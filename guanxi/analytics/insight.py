@@ -19,7 +19,7 @@ import polars as pl
 
 from guanxi.analytics.bgnbd import BGNBDModel, fit_bgnbd
 from guanxi.analytics.buy_again import BuyAgainModel, fit_buy_again
-from guanxi.analytics.clv import ChurnBands, churn_risk_band, lifetime_value
+from guanxi.analytics.clv import ChurnBands, churn_risk_band, discounted_value, month_horizons
 from guanxi.analytics.errors import AnalyticsError
 from guanxi.analytics.fitting import MIN_REPEAT_CUSTOMERS
 from guanxi.analytics.frames import CUSTOMER, days_per_unit, prepare_transactions, to_date
@@ -36,7 +36,7 @@ class InsightSettings:
     """A workspace's analytics settings (all optional; defaults documented in each module).
 
     Horizons are in days. ``max_fit_customers``: the probability models are fitted on a fixed-seed random
-    sample of at most this many customers (estimates from 200,000 customers are as precise as any shop needs)
+    sample of at most this many customers (estimates from 100,000 customers are as precise as any shop needs)
     and predict for everyone.
     """
 
@@ -54,7 +54,7 @@ class InsightSettings:
     churn_bands: ChurnBands = ChurnBands()
     time_unit: str = "week"
     min_repeat_customers: int = MIN_REPEAT_CUSTOMERS
-    max_fit_customers: int = 200_000
+    max_fit_customers: int = 100_000
     seed: int = 20050101
 
 
@@ -191,26 +191,27 @@ def customer_insight(
     predictions: dict[str, np.ndarray] = {CUSTOMER: summary[CUSTOMER].to_numpy()}
     n = summary.height
     if buy_again is not None:
-        horizons = [30 / unit, 90 / unit, 365 / unit]
-        expected = buy_again.expected_purchases_many(summary, horizons)
+        # Every horizon in one pass: 30/90/365 days, the buy-again and churn horizons, and month ends for CLV.
+        fixed = [30.0, 90.0, 365.0, float(settings.buy_again_days), float(settings.churn_horizon_days)]
+        months = month_horizons(settings.time_unit, settings.clv_months)
+        p_alive, expected = buy_again.predict(summary, [d / unit for d in fixed] + months)
+        churn = np.exp(-expected[:, 4])  # P(no purchase within the churn horizon)
         predictions.update(
-            p_alive=buy_again.p_alive(summary),
+            p_alive=p_alive,
             expected_purchases_30d=expected[:, 0],
             expected_purchases_90d=expected[:, 1],
             expected_purchases_365d=expected[:, 2],
-            buy_again=buy_again.score(summary, settings.buy_again_days / unit),
+            buy_again=-np.expm1(-expected[:, 3]),
+            churn_probability=churn,
+            churn_risk=churn_risk_band(churn, settings.churn_bands),
         )
-        churn = 1.0 - buy_again.score(summary, settings.churn_horizon_days / unit)
-        predictions.update(churn_probability=churn, churn_risk=churn_risk_band(churn, settings.churn_bands))
     if spend is not None and spend.q > 1.0:
         order_value = spend.expected_order_value(summary)
         predictions["expected_order_value"] = order_value
         if buy_again is not None:
-            predictions["clv"] = lifetime_value(
-                buy_again,
+            predictions["clv"] = discounted_value(
+                expected[:, len(fixed) :],
                 order_value,
-                summary,
-                months=settings.clv_months,
                 monthly_discount_rate=settings.monthly_discount_rate,
                 margin=settings.margin,
             )

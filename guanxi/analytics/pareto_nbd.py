@@ -56,6 +56,7 @@ class _Rows:
 
     def __init__(self, x, t_x, T, Z):
         self.x, self.t_x, self.T, self.Z = x, t_x, T, Z
+        self.xs, self.x_at = np.unique(x, return_inverse=True)  # special functions once per distinct x
         self.at_T = self._pairs(x, T, Z)
         self.at_tx = self._pairs(x, t_x, Z)
 
@@ -88,10 +89,10 @@ def _loglik(theta, rows: _Rows, gradient: bool):
     k = rows.Z.shape[1]
     r, alpha, s, beta = theta[:4]
     g_lambda, g_mu = np.asarray(theta[4 : 4 + k]), np.asarray(theta[4 + k :])
-    x, t_x, T = rows.x, rows.t_x, rows.T
+    x, T = rows.x, rows.T
     A, B = _scales(alpha, beta, g_lambda, g_mu, rows.Z)
     p = r + x
-    log_c = gammaln(p) - gammaln(r) + r * np.log(A) + s * np.log(B)
+    log_c = (gammaln(r + rows.xs) - gammaln(r))[rows.x_at] + r * np.log(A) + s * np.log(B)
     alive = -p * np.log(A + T) - s * np.log(B + T)
     if not gradient:
         lj_x = _log_j(rows, "tx", p, s + 1.0, A, B, False)
@@ -110,7 +111,7 @@ def _loglik(theta, rows: _Rows, gradient: bool):
     scale = np.exp(np.log(s) + lj_x - mix)
     rho = np.exp(lj_T - lj_x)
     dj = [g_x[i] - rho * g_T[i] for i in range(4)]  # w.r.t. p = r+x, q = s+1, A = α_i, B = β_i
-    d_r = digamma(p) - digamma(r) + np.log(A) - w_alive * np.log(A + T) + scale * dj[0]
+    d_r = (digamma(r + rows.xs) - digamma(r))[rows.x_at] + np.log(A) - w_alive * np.log(A + T) + scale * dj[0]
     d_s = np.log(B) - w_alive * np.log(B + T) + w_died / s + scale * dj[1]
     d_A = r / A - w_alive * p / (A + T) + scale * dj[2]  # ∂ℓ/∂α_i
     d_B = s / B - w_alive * s / (B + T) + scale * dj[3]  # ∂ℓ/∂β_i
@@ -183,15 +184,20 @@ class ParetoNBDModel:
 
     def expected_purchases_many(self, data: SummaryLike, horizons) -> np.ndarray:
         """`expected_purchases` for several horizons at once (P(alive) computed once): shape (customers, horizons)."""
+        return self.predict(data, horizons)[1]
+
+    def predict(self, data: SummaryLike, horizons) -> tuple[np.ndarray, np.ndarray]:
+        """(P(alive), expected purchases for each horizon — shape (customers, horizons)) in one pass."""
         x, t_x, T, _, A, B = self._inputs(data)
         s = self.s
-        alive_rate = self._p_alive(x, t_x, T, A, B) * (self.r + x) / (A + T) * (B + T)
+        p_alive = self._p_alive(x, t_x, T, A, B)
+        alive_rate = p_alive * (self.r + x) / (A + T) * (B + T)
         out = np.empty((len(x), len(horizons)))
         for i, t in enumerate(horizons):
             log_ratio = np.log1p(t / (B + T))  # log((β+T+t)/(β+T))
             integral = log_ratio if abs(s - 1.0) < 1e-9 else -np.expm1(-(s - 1.0) * log_ratio) / (s - 1.0)
             out[:, i] = alive_rate * integral
-        return out
+        return p_alive, out
 
     def p_purchase(self, data: SummaryLike, t: float) -> np.ndarray:
         """P(at least one purchase in (T, T+t] | x, t_x, T), t in ``time_unit``.
