@@ -9,8 +9,30 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def create_postgres_database() -> None:
+    """Create the PostgreSQL database GUANXI_DATABASE_URL names, if it does not exist yet."""
+    url = os.environ.get("GUANXI_DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        return
+    import dj_database_url
+    import psycopg
+    from psycopg import sql
+
+    config = dj_database_url.parse(url)
+    params = {"host": config["HOST"] or None, "port": config["PORT"] or None, "user": config["USER"] or None,
+              "password": config["PASSWORD"] or None}
+    try:
+        psycopg.connect(dbname=config["NAME"], **params).close()
+    except psycopg.OperationalError:
+        with psycopg.connect(dbname="postgres", autocommit=True, **params) as admin:
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(config["NAME"])))
+        print(f"created PostgreSQL database {config['NAME']}", flush=True)
+
+
 def setup_django(*, migrate: bool = True) -> None:
     sys.path.insert(0, str(ROOT))
+    if migrate:
+        create_postgres_database()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "guanxi.settings")
     import django
 

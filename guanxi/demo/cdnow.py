@@ -150,7 +150,7 @@ def load_cdnow(*, workspace: Workspace, path: Path | str = CDNOW_MASTER, progres
             writer.insert(OrderLine, tables.ORDER_LINE, line_rows)
             bar.update(len(chunk))
     bar.close()
-    if missing or new_lines:
-        writer.analyze(Customer, Identity, Order, OrderLine)
+    writer.analyze_if_grown({Customer: len(missing), Identity: len(missing), Order: len(new_lines),
+                             OrderLine: len(new_lines)})
     return CdnowLoad(store=store, customers_created=len(missing), orders_created=len(new_lines),
                      seconds=time.perf_counter() - started)

@@ -19,12 +19,14 @@ for every staff member), opportunities in every stage and a few satisfaction sur
 from __future__ import annotations
 
 import bisect
+import collections
 import dataclasses
 import datetime as dt
 import hashlib
 import itertools
 import json
 import random
+import threading
 import time
 import zoneinfo
 from typing import Sequence
@@ -42,6 +44,8 @@ from guanxi.demo.bulk import BulkWriter, progress_bar
 from guanxi.workspaces.models import Platform, Store, Workspace
 
 DEFAULT_STORE_NAME = "淘宝旗舰店"
+# One writer thread: a second one measured no faster (PostgreSQL, not Python, limits a big load; see benchmarks/).
+WRITER_THREADS = 1
 DAY = 86_400
 HORIZON_DAYS = 730
 
@@ -171,14 +175,15 @@ def generate_taobao_store(
         sms_offset=random.Random(seed).randrange(10**8), customer_base=customer_base,
     )
     if parallel is None:
-        # Writing in a second thread (its own connection) lets PostgreSQL insert one chunk while Python makes
-        # the next. Not inside a caller's transaction: the other connection could not see its rows.
+        # Writing from another thread (with its own connection) lets PostgreSQL insert one chunk while Python
+        # makes the next. Not inside a caller's transaction: the other connection could not see its rows.
         parallel = writer.postgres and not connection.in_atomic_block
+    writers = WRITER_THREADS if parallel else 0
     per_chunk = max(1, min(chunk_customers, (chunk_orders * customers) // orders if orders else chunk_customers))
     counts = dict.fromkeys(("orders", "lines", "shipments", "interactions", "tasks", "opportunities"), 0)
     bar = progress_bar(progress, total=orders, desc=store_name)
-    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="guanxi-demo-writer") if parallel else None
-    pending: Future | None = None
+    executor = ThreadPoolExecutor(max_workers=writers, thread_name_prefix="guanxi-demo-writer") if writers else None
+    pending: collections.deque[Future] = collections.deque()
     try:
         for number, start in enumerate(range(0, customers, per_chunk)):
             end = min(customers, start + per_chunk)
@@ -194,26 +199,37 @@ def generate_taobao_store(
             else:
                 rows = _chunk(ctx, rng, start, end, order_index, writer.reserve_ids(Customer, end - start),
                               writer.reserve_ids(Order, chunk_order_count), first=number == 0)
-                if pending is not None:
-                    bar.update(pending.result())
-                # At most two chunks live at once: the one being written and the one just made.
-                pending = executor.submit(_write_in_thread, rows, chunk_order_count)
+                # Memory stays bounded: at most `writers` chunks being written plus the one just made.
+                while len(pending) >= writers:
+                    bar.update(pending.popleft().result())
+                pending.append(executor.submit(_write_in_thread, rows, chunk_order_count))
             order_index += chunk_order_count
             for key in counts:
                 counts[key] += len(rows[key])
             del rows
-        if pending is not None:
-            bar.update(pending.result())
-            pending = None
+        while pending:
+            bar.update(pending.popleft().result())
     finally:
         if executor is not None:
-            if pending is not None:
-                pending.exception()  # let the writer finish before its connection closes
-            executor.submit(connections.close_all).result()  # closes only the writer thread's connections
-            executor.shutdown()
+            for future in pending:
+                future.exception()  # let every writer finish before the connections close
+            # One closing task per writer thread: the barrier keeps one thread from taking two of them.
+            barrier = threading.Barrier(writers)
+
+            def close_connections():
+                barrier.wait(timeout=60)
+                connections.close_all()  # this thread's connections only
+
+            for _ in range(writers):
+                executor.submit(close_connections)
+            executor.shutdown(wait=True)
         bar.close()
-    writer.analyze(Customer, Identity, Consent, CustomerTag, Order, OrderLine, Shipment, Interaction, Task,
-                   Opportunity, SurveyRecord)
+    writer.analyze_if_grown({
+        Customer: customers, Identity: customers * 2, Consent: customers, CustomerTag: customers,
+        Order: counts["orders"], OrderLine: counts["lines"], Shipment: counts["shipments"],
+        Interaction: counts["interactions"], Task: counts["tasks"], Opportunity: counts["opportunities"],
+        SurveyRecord: customers // 50,
+    })
     return TaobaoGeneration(
         store=store, customers=customers, orders=counts["orders"], order_lines=counts["lines"],
         shipments=counts["shipments"], interactions=counts["interactions"], tasks=counts["tasks"],
