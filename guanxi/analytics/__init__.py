@@ -24,6 +24,7 @@ time unit — weeks by default —, money in the shop's currency units):
 * `hypergeometric` — the overflow-free Pareto/NBD integral `log_tail_integral`.
 * `buy_again` — `fit_buy_again`: the "will buy again" score and why it is built as it is.
 * `clv` — `lifetime_value` (monthly-discounted CLV), `ChurnBands`, `churn_risk_band`.
+* `at_risk` — `at_risk_customers`: valuable customers drifting away, with the reason to show staff.
 * `metrics` — `roc_auc` (rank-based, ties as ½).
 * `kpis` — `period_kpis`, `monthly_kpis`, `retention_cohorts`, `product_table`.
 * `insight` — `customer_insight`: one call for a whole refresh (`InsightSettings` → `InsightResult`).
@@ -31,6 +32,7 @@ time unit — weeks by default —, money in the shop's currency units):
   `fit_file`, the logic of ``guanxi analytics fit``.
 """
 
+from guanxi.analytics.at_risk import at_risk_customers
 from guanxi.analytics.bgnbd import BGNBDModel, fit_bgnbd
 from guanxi.analytics.buy_again import BuyAgainModel, fit_buy_again
 from guanxi.analytics.clv import ChurnBands, churn_risk_band, lifetime_value
@@ -74,7 +76,7 @@ from guanxi.analytics.summary import calibration_holdout_summary, customer_summa
 from guanxi.analytics.value import customer_profit, pareto_curve, top_share, value_ranking
 
 __all__ = [
-    "AnalyticsError", "BGNBDModel", "BuyAgainModel", "ChurnBands", "ConvergenceError", "FileFormatError", "FitReport",
+    "AnalyticsError", "at_risk_customers", "BGNBDModel", "BuyAgainModel", "ChurnBands", "ConvergenceError", "FileFormatError", "FitReport",
     "GammaGammaModel", "InsightResult", "InsightSettings", "InsufficientDataError", "LifecycleRules",
     "MIN_REPEAT_CUSTOMERS", "MOVEMENTS", "ParetoNBDModel", "READERS", "RFMThresholds", "RFM_SEGMENTS", "STAGES",
     "SchemaError", "VALUE_CLASSES", "ValueReference", "calibration_holdout_summary", "churn_risk_band",

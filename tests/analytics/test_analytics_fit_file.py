@@ -149,3 +149,17 @@ def test_customer_insight_falls_back_to_rfm_when_models_cannot_be_fitted(sample_
     frame = result.customers
     assert frame["rfm_segment"].null_count() == 0 and frame["value_tier"].null_count() == 0
     assert frame["p_alive"].null_count() == frame.height and frame["churn_risk"].null_count() == frame.height
+
+
+def test_at_risk_list_ranks_valuable_drifting_customers_and_says_why(sample_transactions):
+    from guanxi.analytics import at_risk_customers
+
+    scores = customer_insight(sample_transactions, as_of="1997-09-30").customers
+    at_risk = at_risk_customers(scores, limit=20)
+    assert 0 < at_risk.height <= 20
+    assert at_risk["churn_risk"].is_in(["high", "medium"]).all() and at_risk["value_tier"].is_in(["A", "B"]).all()
+    values = at_risk["value_at_risk"].to_numpy()
+    assert np.all(np.diff(values) <= 0)
+    row = at_risk.filter(pl.col("usual_interval_days").is_not_null()).row(0, named=True)
+    assert row["reason_en"] == f"bought every {row['usual_interval_days']} days, silent for {row['days_silent']}"
+    assert row["reason_zh"].startswith(f"平均每{row['usual_interval_days']}天购买一次")
