@@ -176,7 +176,7 @@ def maximize_log_likelihood(
         warnings.simplefilter("ignore", RuntimeWarning)
         # BFGS rather than L-BFGS-B: with a handful of parameters its dense update is trivial, and it makes no
         # BLAS calls whose thread pool would compete with other work for the cores.
-        result = optimize.minimize(objective, phi0, jac=True, method="BFGS", options={"maxiter": 1000, "gtol": 1e-9})
+        result = optimize.minimize(objective, phi0, jac=True, method="BFGS", options={"maxiter": 1000, "gtol": 1e-6})
     phi_hat = result.x
     iterations = int(result.nit)
     at_edge = positive & (np.abs(phi_hat) > _LOG_LIMIT * np.arctanh(_EDGE))
