@@ -16,6 +16,7 @@ from guanxi.customers.models import Customer, CustomerTag, CustomField
 from guanxi.customers.services import custom_field_create, customer_create
 from guanxi.insight.models import CustomerScore
 from guanxi.segments.builtin import BUILTIN_SEGMENTS, HIGH_VALUE_AT_RISK
+from guanxi.segments.facts import facts_rebuild
 from guanxi.segments.models import CustomerFacts, Segment, SegmentMember, SegmentSize
 from guanxi.segments.rules import compile_rules
 from guanxi.segments.selectors import customer_segments, segment_changes, segment_members, segment_sizes
@@ -92,14 +93,23 @@ def test_a_refresh_that_changes_nothing_writes_no_membership_rows(workspace, sto
 
 
 def test_a_refresh_is_a_fixed_number_of_statements_whatever_the_size(workspace, store):
-    for i in range(30):
-        _paid(store, customer_create(name=f"c{i}"), f"N{i}", 100 + i, dt.date(2024, 6, 1))
-    segments_refresh_all(as_of=AS_OF)
-    segment = segment_create(name="all", rules={"all": []}, refresh=False)
-    with CaptureQueriesContext(connection) as queries:
-        result = segment_refresh(segment=segment, as_of=AS_OF)
-    assert result.entered == 30
-    assert len(queries) <= 10  # lock, leave (UPDATE), enter (INSERT … SELECT), count, size row, segment update
+    def add(n, start):
+        for i in range(start, start + n):
+            _paid(store, customer_create(name=f"c{i}"), f"N{i}", 100 + i, dt.date(2024, 6, 1))
+        facts_rebuild()
+
+    def refresh(segment):
+        with CaptureQueriesContext(connection) as queries:
+            result = segment_refresh(segment=segment, as_of=AS_OF)
+        return result, len(queries)
+
+    add(3, 0)
+    segment = segment_create(name="all", rules=BIG_SPENDERS, refresh=False)
+    few, few_queries = refresh(segment)
+    add(40, 3)
+    many, many_queries = refresh(segment)
+    assert (few.entered, many.entered, many.size) == (3, 40, 43)
+    assert few_queries == many_queries <= 16
 
 
 def test_saved_segments_match_the_plain_python_computation(workspace):

@@ -17,7 +17,7 @@ from django.utils import timezone
 from guanxi.commerce.models import PAID_STATUSES, Order
 from guanxi.customers.models import Identity
 from guanxi.segments.models import CustomerFacts, CustomerStore, FactsRebuild
-from guanxi.segments.sql import insert_select
+from guanxi.segments.sql import counting, insert_select
 from guanxi.workspaces.tenancy import current_workspace
 
 logger = logging.getLogger("guanxi.segments")
@@ -30,10 +30,14 @@ FACT_FIELDS = (
 
 
 def _analyze(*models) -> None:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
+    """Fresh planner statistics: rules join these tables, and a planner without statistics picks bad plans
+    (SQLite keeps none until ANALYZE runs, so it is run for the whole database there)."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
             for model in models:
                 cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+        elif connection.vendor == "sqlite":
+            cursor.execute("ANALYZE")
 
 
 def facts_rebuild() -> dict:
@@ -73,7 +77,7 @@ def facts_rebuild() -> dict:
     )
     now = timezone.now()
     constants = {"workspace": workspace.pk, "created_at": now, "updated_at": now}
-    with transaction.atomic():
+    with transaction.atomic(), counting():
         CustomerFacts.objects.all().delete()
         customers = insert_select(CustomerFacts, FACT_FIELDS, per_customer, constants)
         CustomerStore.objects.all().delete()

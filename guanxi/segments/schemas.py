@@ -132,7 +132,7 @@ class CustomerBrief(Schema):
 class PreviewIn(InputSchema):
     rules: dict[str, Any] = Field(..., description=RULES_DOC)
     as_of: AsOf | None = None
-    sample: int = Field(10, ge=0, le=50, description="How many matching customers to return (newest first).")
+    sample: int = Field(10, ge=0, le=50, description="How many matching customers to return (any of them).")
 
 
 class PreviewOut(Schema):

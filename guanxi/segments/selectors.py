@@ -15,6 +15,7 @@ from guanxi.segments.facts import facts_rebuilt_at
 from guanxi.segments.fields import FAMILIES, OPERATOR_LABELS, custom_field_def, fields
 from guanxi.segments.models import Segment, SegmentMember, SegmentSize
 from guanxi.segments.rules import compile_rules, resolve_as_of
+from guanxi.segments.sql import counting
 from guanxi.workspaces.tenancy import current_workspace
 
 PREVIEW_SAMPLE = 10
@@ -35,14 +36,17 @@ def with_insight(customers: QuerySet[Customer]) -> QuerySet[Customer]:
 
 def segment_preview(*, rules: dict, as_of: dt.datetime | dt.date | None = None,
                     sample: int = PREVIEW_SAMPLE) -> Preview:
-    """The exact number of customers `rules` match as of `as_of`, and the newest `sample` of them (two queries).
+    """The exact number of customers `rules` match as of `as_of`, and `sample` of them (two queries).
 
     Raises RulesInvalid for rules that do not validate.
     """
     as_of = resolve_as_of(as_of, zoneinfo.ZoneInfo(current_workspace().time_zone))
     customers = compile_rules(rules, as_of=as_of)
-    count = customers.count()
-    members = list(with_insight(customers).order_by("-id")[:sample]) if count and sample else []
+    with counting():
+        count = customers.count()
+        # Any `sample` of them, in no order: "the newest" would make the database walk the whole customer table
+        # backwards when few customers match.
+        members = list(with_insight(customers).order_by()[:sample]) if count and sample else []
     return Preview(count=count, sample=members, as_of=as_of, facts_rebuilt_at=facts_rebuilt_at())
 
 

@@ -14,7 +14,7 @@ import zoneinfo
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -27,7 +27,7 @@ from guanxi.segments.builtin import BUILTIN_SEGMENTS
 from guanxi.segments.facts import facts_rebuild
 from guanxi.segments.models import Segment, SegmentMember, SegmentSize
 from guanxi.segments.rules import RulesInvalid, compile_rules, resolve_as_of, validate_rules
-from guanxi.segments.sql import insert_select
+from guanxi.segments.sql import counting, insert_select, matches_table
 from guanxi.workspaces.models import Membership
 from guanxi.workspaces.tenancy import current_workspace
 
@@ -125,7 +125,8 @@ def segment_refresh(*, segment: Segment, as_of: dt.datetime | dt.date | None = N
     """Bring the membership up to date as of `as_of` (default now): customers who now match enter, those who no
     longer match leave; both are stamped with `as_of`, and the new size is recorded for the size chart.
 
-    Three statements whatever the size: an UPDATE for leavers, an INSERT … SELECT for new members, a COUNT.
+    The rule runs once, into a temporary table of ids; leavers (one UPDATE) and newcomers (one INSERT … SELECT)
+    are then set differences between integers, whatever the segment's size.
     """
     started = time.perf_counter()
     workspace = current_workspace()
@@ -133,25 +134,38 @@ def segment_refresh(*, segment: Segment, as_of: dt.datetime | dt.date | None = N
     # One refresh of a segment at a time: a second waits here and then sees the first one's result.
     segment = Segment.objects.select_for_update().get(pk=segment.pk)
     matching = compile_rules(segment.rules, as_of=as_of)
-    open_spells = SegmentMember.objects.filter(segment=segment, left_at__isnull=True)
     now = timezone.now()
-    left = open_spells.filter(~Exists(matching.filter(pk=OuterRef("customer_id")))).update(
-        left_at=as_of, updated_at=now
-    )
-    entering = (
-        matching.filter(~Exists(open_spells.filter(customer_id=OuterRef("pk")))).order_by().values_list("pk")
-    )
-    entered = insert_select(
-        SegmentMember, ("customer",), entering,
-        {"workspace": workspace.pk, "segment": segment.pk, "entered_at": as_of, "created_at": now,
-         "updated_at": now},
-    )
-    size = open_spells.count()
+    with counting(), matches_table(matching) as (table, size):
+        left, entered = _apply_matches(segment, table, as_of=as_of, now=now)
     SegmentSize.objects.create(workspace=workspace, segment=segment, at=now, as_of=as_of, size=size,
                                entered=entered, left=left)
     Segment.objects.filter(pk=segment.pk).update(member_count=size, refreshed_at=now, refreshed_as_of=as_of,
                                                  refresh_error="", updated_at=now)
     return RefreshResult(segment.pk, size, entered, left, round(time.perf_counter() - started, 3))
+
+
+def _apply_matches(segment: Segment, table: str, *, as_of: dt.datetime, now: dt.datetime) -> tuple[int, int]:
+    """Close the stays of members not in `table`, open stays for ids in it that have none; (left, entered)."""
+    field = SegmentMember._meta.get_field
+    member_table = connection.ops.quote_name(SegmentMember._meta.db_table)
+    as_of_db = field("entered_at").get_db_prep_save(as_of, connection)
+    now_db = field("created_at").get_db_prep_save(now, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {member_table} SET left_at = %s, updated_at = %s "
+            f"WHERE segment_id = %s AND left_at IS NULL "
+            f"AND NOT EXISTS (SELECT 1 FROM {table} m WHERE m.id = {member_table}.customer_id)",
+            [as_of_db, now_db, segment.pk],
+        )
+        left = cursor.rowcount
+        cursor.execute(
+            f"INSERT INTO {member_table} (workspace_id, segment_id, customer_id, entered_at, left_at, created_at, "
+            f"updated_at) SELECT %s, %s, m.id, %s, NULL, %s, %s FROM {table} m WHERE NOT EXISTS ("
+            f"SELECT 1 FROM {member_table} s WHERE s.segment_id = %s AND s.left_at IS NULL AND s.customer_id = m.id)",
+            [segment.workspace_id, segment.pk, as_of_db, now_db, now_db, segment.pk],
+        )
+        entered = cursor.rowcount
+    return left, entered
 
 
 def segments_ensure_builtin() -> list[Segment]:
