@@ -283,3 +283,22 @@ def test_the_nightly_job_refreshes_every_workspace(workspace, other_workspace, s
         assert Segment.objects.count() == len(BUILTIN_SEGMENTS)
     summary = refresh_workspace_segments.call_local(workspace.pk, "2024-06-15")
     assert summary["as_of"].startswith("2024-06-15T23:59:59")
+
+
+def test_the_demo_has_the_built_in_segments_with_members(db, tmp_path):
+    from guanxi.demo import build_demo
+    from guanxi.demo.cdnow import CDNOW_MASTER
+
+    cdnow = tmp_path / "cdnow_head.txt"
+    with open(CDNOW_MASTER) as source:
+        cdnow.write_text("".join(next(source) for _ in range(301)))
+    now = dt.datetime(2025, 6, 18, 6, 30, tzinfo=dt.timezone.utc)
+    login = build_demo(customers=60, orders=300, now=now, cdnow_path=cdnow)
+    with tenancy.active(login.workspace):
+        builtin = Segment.objects.exclude(builtin_key="")
+        assert builtin.count() == len(BUILTIN_SEGMENTS)
+        assert all(s.refreshed_at for s in builtin)
+        potential_or_buying = builtin.filter(builtin_key__startswith="lifecycle.")
+        assert sum(s.member_count for s in potential_or_buying) == Customer.objects.filter(
+            merged_into__isnull=True).count()
+        assert CustomerFacts.objects.count() > 100  # customers with orders: CDNOW slice and generated shop

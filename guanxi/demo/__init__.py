@@ -101,8 +101,19 @@ def build_demo(
             progress=progress,
         )
     _top_up_todays_tasks(workspace, [users[name] for name in DEMO_STAFF], now=now)
+    _refresh_segments(workspace, now=now)
     return DemoLogin(workspace=workspace, username=DEMO_USERS[0][0], password=DEMO_PASSWORD, cdnow=cdnow,
                      taobao=generation)
+
+
+def _refresh_segments(workspace: Workspace, *, now: dt.datetime) -> None:
+    """Order figures for segment rules, the built-in segments and every segment's members (after the analytics
+    refresh, so score-based segments are filled)."""
+    from guanxi.segments.services import segments_refresh_all
+    from guanxi.workspaces import tenancy
+
+    with tenancy.active(workspace):
+        segments_refresh_all(as_of=now)
 
 
 def _top_up_todays_tasks(workspace: Workspace, staff: list, *, now: dt.datetime) -> None:
