@@ -15,6 +15,7 @@ import sys
 from decimal import Decimal
 from urllib.parse import urlsplit, urlunsplit
 
+from guanxi.insight.cli import add_analytics_parser, cmd_analytics
 from guanxi.segments.cli import add_segments_parser, cmd_segments
 
 DEFAULT_PORT = 8000
@@ -75,6 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--store", metavar="NAME", help="only this store")
 
     add_segments_parser(sub, parents=[ws])
+    add_analytics_parser(sub, parents=[ws])
 
     sub.add_parser("manage", help="Django's management commands, for developers (guanxi manage help)")
     return parser
@@ -258,6 +260,7 @@ COMMANDS = {
     "token": _cmd_token,
     "stats": _cmd_stats,
     "segments": cmd_segments,
+    "analytics": lambda args: cmd_analytics(args, workspace_for=_workspace, error=CliError),
 }
 
 
