@@ -1,0 +1,34 @@
+"""Background jobs: the nightly analytics refresh of every workspace, and a refresh queued on demand."""
+
+import datetime as dt
+import logging
+
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task, db_task
+
+from guanxi.insight.services import insight_refresh
+from guanxi.workspaces import tenancy
+from guanxi.workspaces.models import Workspace
+
+logger = logging.getLogger("guanxi.insight")
+
+
+@db_task()
+def refresh_workspace_insight(workspace_id: int, as_of: str | None = None) -> int:
+    """Score one workspace as of `as_of` (ISO date; default today); returns the run id."""
+    workspace = Workspace.objects.get(pk=workspace_id)
+    with tenancy.active(workspace):
+        return insight_refresh(as_of=dt.date.fromisoformat(as_of) if as_of else None).pk
+
+
+# Huey's crontab is in UTC: 18:30 UTC is 02:30 in Shanghai, before the segments' own nightly refresh.
+@db_periodic_task(crontab(hour="18", minute="30"))
+def nightly_insight_refresh() -> None:
+    """Every workspace, one after the other; one that fails keeps its old scores and the next still runs."""
+    for workspace in Workspace.objects.order_by("pk"):
+        try:
+            with tenancy.active(workspace):
+                run = insight_refresh()
+            logger.info("nightly analytics refresh of %s: %s customers", workspace.slug, run.summary["customers"])
+        except Exception:
+            logger.exception("nightly analytics refresh of %s failed", workspace.slug)
