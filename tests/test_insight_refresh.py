@@ -114,3 +114,30 @@ def test_the_fit_command_refuses_a_missing_file_with_one_line(capsys):
     code = main(["analytics", "fit", "no-such-file.txt", "--format", "cdnow", "--calibration-end", "1997-09-30"])
     assert code == 2
     assert "no-such-file.txt" in capsys.readouterr().err
+
+
+def test_the_360_page_shows_the_scores_and_the_inputs_behind_them(cdnow_workspace, make_member, client,
+                                                                   member_password):
+    owner = make_member(cdnow_workspace, "owner")
+    client.login(username=owner.username, password=member_password)
+    score_less = Customer.objects.order_by("id").first()
+    assert "No scores yet" in client.get(f"/customers/{score_less.pk}/").content.decode()
+    insight_refresh(as_of=AS_OF)
+    score = CustomerScore.objects.filter(frequency__gte=2).select_related("customer").first()
+    page = client.get(f"/customers/{score.customer_id}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    labels = {"champions": "Champions", "loyal": "Loyal", "potential_loyalist": "Potential Loyalist", "new": "New",
+              "promising": "Promising", "need_attention": "Need Attention", "about_to_sleep": "About to Sleep",
+              "at_risk": "At Risk", "cant_lose_them": "Can&#x27;t Lose Them", "hibernating": "Hibernating",
+              "lost": "Lost"}
+    assert labels[score.rfm_segment] in page
+    assert f"R{score.rfm_r} F{score.rfm_f} M{score.rfm_m}" in page
+    assert f"From {score.frequency} paid orders, last one {score.recency_days} days ago" in page
+
+
+def test_the_nightly_job_refreshes_every_workspace(cdnow_workspace, other_workspace):
+    from guanxi.insight.tasks import nightly_insight_refresh
+
+    nightly_insight_refresh.call_local()
+    assert set(AnalyticsRun.all_workspaces.values_list("workspace__slug", "status")) == {
+        ("cd", "succeeded"), ("rival", "succeeded")}
+    assert CustomerScore.objects.count() == Customer.objects.count()

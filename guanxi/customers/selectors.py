@@ -156,7 +156,8 @@ def customer_360(customer_id: int, *, now: dt.datetime | None = None) -> Custome
 
     Raises Customer.DoesNotExist for an id outside the active workspace (the view answers 404).
     """
-    customer = Customer.objects.select_related("owner", "merged_into").get(pk=customer_id)
+    # The analytics scores come along in the same query (a reverse one-to-one; None before the first refresh).
+    customer = Customer.objects.select_related("owner", "merged_into", "score").get(pk=customer_id)
     identities = list(Identity.objects.filter(customer=customer).select_related("store"))
     tags = [ct.tag for ct in CustomerTag.objects.filter(customer=customer).select_related("tag")]
     custom_values = list(customer.custom_values.select_related("field"))
