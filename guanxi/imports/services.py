@@ -1,0 +1,272 @@
+"""orders_import: one export file into one store, in one transaction, in chunks.
+
+Buyers are matched to existing customers by phone, email or platform member id (Taobao nick, Alipay account:
+across stores; a store's own customer id or a Shopify billing name: within the store). Masked phones are kept
+for display only. Orders are upserted by (store, number): new ones created with their lines and shipment; a
+changed status, paid amount or refund is updated in place with a note on the customer's timeline; the rest is
+left alone, so importing the same file twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import zoneinfo
+from pathlib import Path
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from guanxi.activities.models import Interaction, InteractionKind
+from guanxi.commerce.models import Order, OrderLine, Shipment, ShipmentStatus
+from guanxi.customers.identity import is_masked, normalize_email, normalize_phone
+from guanxi.customers.models import Customer, Identity, IdentityKind
+from guanxi.imports.readers import OrderRow, RowError, open_orders
+from guanxi.workspaces.models import Store, Workspace
+
+CHUNK = 2000
+COMPARED = ("status", "paid_amount", "refunded_amount", "paid_at", "closed_at")
+
+
+@dataclasses.dataclass
+class ImportResult:
+    format: str = ""
+    encoding: str = ""
+    rows: int = 0
+    orders_created: int = 0
+    orders_updated: int = 0
+    orders_unchanged: int = 0
+    customers_created: int = 0
+    customers_matched: int = 0
+    errors: list[dict] = dataclasses.field(default_factory=list)
+    rejects_path: str = ""
+    dry_run: bool = False
+
+    def as_json(self) -> dict:
+        return {key: getattr(self, key) for key in (
+            "format", "rows", "orders_created", "orders_updated", "orders_unchanged", "customers_created",
+            "customers_matched", "errors")}
+
+
+class ImportFailed(Exception):
+    def __init__(self, result: ImportResult, error: RowError):
+        super().__init__(str(error))
+        self.result, self.error = result, error
+
+
+class _DryRun(Exception):
+    pass
+
+
+def neutralise(cell: str) -> str:
+    """A cell made safe for spreadsheets: formulas (= + - @) become text."""
+    return "'" + cell if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell
+
+
+def _keys(row: OrderRow, store: Store) -> list[tuple[str, str, int | None]]:
+    """(kind, normalised value, store id or None) that identify the row's buyer, strongest first."""
+    keys = []
+    if row.email and not is_masked(row.email):
+        try:
+            keys.append((IdentityKind.EMAIL.value, normalize_email(row.email), None))
+        except ValidationError:
+            pass
+    for raw in (row.phone, row.alipay if row.alipay and "@" not in row.alipay else ""):
+        if raw and not is_masked(raw):
+            try:
+                keys.append((IdentityKind.PHONE.value, normalize_phone(raw), None))
+            except ValidationError:
+                pass
+    if row.alipay and not is_masked(row.alipay):
+        keys.append((IdentityKind.ALIPAY.value, row.alipay.strip().lower()[:255], None))
+    if row.member_id and row.member_kind == "buyer_nick":
+        keys.append((IdentityKind.BUYER_NICK.value, row.member_id[:255], None))
+    elif row.member_id:
+        keys.append((IdentityKind.BUYER_ID.value, row.member_id[:255], store.pk))
+    if not keys and row.name:
+        # Shopify: no email or phone: the billing name within this store.
+        keys.append((IdentityKind.BUYER_ID.value, f"name:{row.name}"[:255], store.pk))
+    if not keys:
+        # Nobody named at all: the order is its own buyer, so a re-import finds the same customer.
+        keys.append((IdentityKind.BUYER_ID.value, f"order:{row.number}"[:255], store.pk))
+    return list(dict.fromkeys(keys))
+
+
+class _Engine:
+    def __init__(self, *, workspace: Workspace, store: Store, result: ImportResult):
+        self.workspace, self.store, self.result = workspace, store, result
+        self.known: dict[tuple, int] = {}  # identity key → customer id
+        self.seen_customers: set[int] = set()
+        self.new_customers: set[int] = set()
+
+    def _lookup(self, keys: set[tuple]) -> None:
+        missing = [k for k in keys if k not in self.known]
+        by_kind: dict[tuple[str, int | None], list[str]] = {}
+        for kind, value, store_id in missing:
+            by_kind.setdefault((kind, store_id), []).append(value)
+        for (kind, store_id), values in by_kind.items():
+            for start in range(0, len(values), 500):
+                found = Identity.objects.filter(kind=kind, store_id=store_id, value__in=values[start:start + 500])
+                for value, customer_id in found.values_list("value", "customer_id"):
+                    self.known[kind, value, store_id] = customer_id
+
+    def _customers(self, rows: list[OrderRow]) -> list[int]:
+        row_keys = [_keys(row, self.store) for row in rows]
+        self._lookup({key for keys in row_keys for key in keys})
+        pending: list[Customer] = []
+        pending_keys: list[list[tuple]] = []
+        placeholder: dict[tuple, int] = {}  # key → index in pending
+        targets: list[tuple[str, int]] = []
+        new_identities: list[tuple[tuple, str, int]] = []
+        for row, keys in zip(rows, row_keys):
+            customer_id = next((self.known[k] for k in keys if k in self.known), None)
+            if customer_id is not None:
+                targets.append(("id", customer_id))
+                if customer_id not in self.seen_customers:
+                    self.seen_customers.add(customer_id)
+                    if customer_id not in self.new_customers:
+                        self.result.customers_matched += 1
+                for key in keys:
+                    if key not in self.known and key not in placeholder:
+                        new_identities.append((key, "id", customer_id))
+                        self.known[key] = customer_id
+                continue
+            index = next((placeholder[k] for k in keys if k in placeholder), None)
+            if index is None:
+                index = len(pending)
+                masked = row.phone if row.phone and is_masked(row.phone) else ""
+                pending.append(Customer(workspace=self.workspace, name=row.name[:200], name_key=row.name[:200].lower(),
+                                        display_phone=masked[:32], address=row.receiver_address[:300]))
+                pending_keys.append([])
+            for key in keys:
+                if key not in placeholder:
+                    placeholder[key] = index
+                    new_identities.append((key, "new", index))
+            targets.append(("new", index))
+        Customer.objects.bulk_create(pending)
+        self.result.customers_created += len(pending)
+        for customer in pending:
+            self.new_customers.add(customer.pk)
+            self.seen_customers.add(customer.pk)
+        for key, index in placeholder.items():
+            self.known[key] = pending[index].pk
+        Identity.objects.bulk_create([
+            Identity(workspace=self.workspace, kind=kind, value=value, tail=value[-4:], store_id=store_id,
+                     customer_id=ref if how == "id" else pending[ref].pk)
+            for (kind, value, store_id), how, ref in new_identities
+        ], ignore_conflicts=True)
+        return [ref if how == "id" else pending[ref].pk for how, ref in targets]
+
+    def chunk(self, rows: list[OrderRow]) -> None:
+        # A number repeated within the file: its last row is the order's latest state.
+        latest = {row.number: row for row in rows}
+        rows = list(latest.values())
+        customer_ids = self._customers(rows)
+        existing = {order.number: order for order in
+                    Order.objects.filter(store=self.store, number__in=list(latest))}
+        new_orders, changed, notes = [], [], []
+        now = timezone.now()
+        for row, customer_id in zip(rows, customer_ids):
+            values = dict(status=row.status, paid_amount=row.paid_amount, refunded_amount=row.refunded_amount,
+                          paid_at=row.paid_at, closed_at=row.closed_at)
+            order = existing.get(row.number)
+            if order is None:
+                new_orders.append((row, Order(
+                    workspace=self.workspace, store=self.store, customer_id=customer_id, number=row.number,
+                    currency=row.currency or self.store.currency, goods_amount=row.goods_amount,
+                    shipping_amount=row.shipping_amount, discount_amount=row.discount_amount,
+                    placed_at=row.placed_at, receiver_name=row.receiver_name, receiver_phone=row.receiver_phone,
+                    receiver_address=row.receiver_address, buyer_message=row.buyer_message, **values)))
+                continue
+            diffs = [(field, getattr(order, field), value) for field, value in values.items()
+                     if getattr(order, field) != value]
+            if not diffs:
+                self.result.orders_unchanged += 1
+                continue
+            for field, _, value in diffs:
+                setattr(order, field, value)
+            order.updated_at = now
+            changed.append(order)
+            text = "; ".join(f"{field}: {old} → {new}" for field, old, new in diffs)
+            notes.append(Interaction(workspace=self.workspace, customer_id=order.customer_id,
+                                     kind=InteractionKind.NOTE, author=None, occurred_at=now,
+                                     summary=f"Order {order.number} changed by import"[:300], body=text))
+        Order.objects.bulk_create([order for _, order in new_orders])
+        lines, shipments = [], []
+        for row, order in new_orders:
+            for line in row.lines:
+                lines.append(OrderLine(workspace=self.workspace, order=order, sku=line.sku, title=line.title,
+                                       quantity=line.quantity, unit_price=line.unit_price,
+                                       amount=line.unit_price * line.quantity))
+            if row.tracking_number:
+                shipments.append(Shipment(workspace=self.workspace, order=order, carrier=row.carrier,
+                                          tracking_number=row.tracking_number, status=ShipmentStatus.IN_TRANSIT,
+                                          shipped_at=row.paid_at))
+        OrderLine.objects.bulk_create(lines)
+        Shipment.objects.bulk_create(shipments)
+        if changed:
+            Order.objects.bulk_update(changed, [*COMPARED, "updated_at"])
+            Interaction.objects.bulk_create(notes)
+        self.result.orders_created += len(new_orders)
+        self.result.orders_updated += len(changed)
+
+
+def _write_rejects(path: Path, rejects: list[RowError]) -> None:
+    with open(path, "w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["line", "column", "reason", "row"])
+        for error in rejects:
+            writer.writerow([error.line, neutralise(error.column), neutralise(error.message),
+                             *(neutralise(cell) for cell in (error.row or []))])
+
+
+def orders_import(*, workspace: Workspace, store: Store, path: str | Path, items_path: str | Path | None = None,
+                  fmt: str | None = None, dry_run: bool = False, on_error: str = "abort",
+                  rejects_path: str | Path | None = None, column_map: dict | None = None,
+                  progress=None) -> ImportResult:
+    """Import one export into `store`. The whole file is one transaction: with on_error="abort" the first bad
+    row raises ImportFailed and nothing is written; with "skip" bad rows go to the reject CSV (default
+    `<path>.rejects.csv`). With dry_run everything is checked and counted, then rolled back."""
+    result = ImportResult(dry_run=dry_run)
+    tz = zoneinfo.ZoneInfo(workspace.time_zone)
+    rejects: list[RowError] = []
+    try:
+        opened = open_orders(path, fmt=fmt, tz=tz, items_path=items_path, column_map=column_map)
+        result.format, result.encoding = opened.format, opened.encoding
+        engine = _Engine(workspace=workspace, store=store, result=result)
+        with transaction.atomic():
+            # One import per store at a time.
+            Store.objects.select_for_update().filter(pk=store.pk).first()
+            chunk: list[OrderRow] = []
+            for item in opened.rows:
+                if isinstance(item, RowError):
+                    result.errors.append(item.as_dict())
+                    if on_error != "skip":
+                        raise item
+                    rejects.append(item)
+                    continue
+                result.rows += 1
+                chunk.append(item)
+                if len(chunk) >= CHUNK:
+                    engine.chunk(chunk)
+                    if progress:
+                        progress(len(chunk))
+                    chunk = []
+            if chunk:
+                engine.chunk(chunk)
+                if progress:
+                    progress(len(chunk))
+            if dry_run:
+                raise _DryRun
+    except _DryRun:
+        pass
+    except RowError as error:
+        if not result.errors:
+            result.errors.append(error.as_dict())
+        raise ImportFailed(result, error) from None
+    if rejects and not dry_run:
+        target = Path(rejects_path or f"{path}.rejects.csv")
+        _write_rejects(target, rejects)
+        result.rejects_path = str(target)
+    return result
