@@ -3,5 +3,6 @@ from django.urls import include, path
 urlpatterns = [
     path("api/v1/", include("guanxi.api.urls")),
     path("segments/", include("guanxi.segments.urls")),
+    path("insight/", include("guanxi.insight.urls")),
     path("", include("guanxi.web.urls")),
 ]

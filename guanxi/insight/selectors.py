@@ -1,0 +1,134 @@
+"""Reads for the insight pages: the latest run, chart data from the stored scores, and the at-risk list.
+
+Everything reads `CustomerScore` (one row per customer, written by the refresh) through the fail-closed tenant
+managers; the analytics functions get columnar frames, never model instances.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+from django.db.models import Count
+
+from guanxi.analytics import at_risk_customers, monthly_kpis, pareto_curve, top_share
+from guanxi.insight.models import AnalyticsRun, CustomerScore
+from guanxi.workspaces.tenancy import current_time_zone
+
+LIFECYCLE_FUNNEL = ("potential", "developing", "growing", "mature", "terminating", "lost")
+KPI_MONTHS = 12
+AT_RISK_LIMIT = 50
+
+
+def latest_run() -> AnalyticsRun | None:
+    """The newest successful refresh of the active workspace, or None before the first one."""
+    return AnalyticsRun.objects.filter(status=AnalyticsRun.Status.SUCCEEDED).order_by("-created_at").first()
+
+
+def _counts(field: str) -> dict[str, int]:
+    rows = CustomerScore.objects.exclude(**{field: ""}).order_by().values(field).annotate(n=Count("id"))
+    return {row[field]: row["n"] for row in rows}
+
+
+def rf_heatmap() -> list[list[int]]:
+    """Customers per (R score, F score) as ``[r-1, f-1, count]`` triples for the 5×5 heatmap."""
+    rows = (CustomerScore.objects.filter(rfm_r__isnull=False, rfm_f__isnull=False).order_by()
+            .values_list("rfm_r", "rfm_f").annotate(n=Count("id")))
+    return [[r - 1, f - 1, n] for r, f, n in rows]
+
+
+def profit_frame() -> pl.DataFrame:
+    """Every scored customer's gross profit, one streaming query."""
+    profits = CustomerScore.objects.order_by().values_list("customer_id", "gross_profit")
+    ids, values = [], []
+    for customer_id, profit in profits.iterator(chunk_size=20_000):
+        ids.append(customer_id)
+        values.append(float(profit))
+    return pl.DataFrame({"customer_id": ids, "gross_profit": values},
+                        schema={"customer_id": pl.Int64, "gross_profit": pl.Float64})
+
+
+def monthly_kpi_rows(*, end: dt.date, months: int = KPI_MONTHS) -> list[dict]:
+    """`guanxi.analytics.monthly_kpis` over the `months` calendar months up to `end`, from the paid orders."""
+    from guanxi.insight.services import paid_order_frame
+
+    start = (dt.date(end.year, end.month, 1) - dt.timedelta(days=31 * (months - 1))).replace(day=1)
+    frame = paid_order_frame()
+    if frame.is_empty():
+        return []
+    rows = monthly_kpis(frame, start=start, end=end).to_dicts()
+    for row in rows:
+        row["month"] = row["month"].strftime("%Y-%m")
+    return rows
+
+
+def insight_dashboard() -> dict:
+    """What the dashboard draws: the run, counts per class and stage, the R×F grid, the Pareto curve, KPIs."""
+    run = latest_run()
+    if run is None:
+        return {"run": None}
+    profits = profit_frame()
+    curve = pareto_curve(profits, points=20)
+    stages = _counts("lifecycle_stage")
+    end = run.as_of.astimezone(current_time_zone()).date()
+    return {
+        "run": run,
+        "customers": profits.height,
+        "rf_heatmap": rf_heatmap(),
+        "value_classes": _counts("value_class"),
+        "rfm_segments": _counts("rfm_segment"),
+        "lifecycle": [[stage, stages.get(stage, 0)] for stage in LIFECYCLE_FUNNEL if stage in stages]
+        or list(stages.items()),
+        "pareto": [[round(x * 100, 1), round(y * 100, 1)] for x, y in curve.iter_rows()],
+        "top20_share": top_share(profits, 0.2) if profits.height else 0.0,
+        "kpis": monthly_kpi_rows(end=end),
+    }
+
+
+def at_risk_list(*, limit: int | None = AT_RISK_LIMIT) -> pl.DataFrame:
+    """Valuable customers drifting away (`guanxi.analytics.at_risk_customers`) from the stored scores.
+
+    The stored score keeps P(buy again), not the churn probability over the churn horizon, so
+    1 − P(buy again) stands in for it when ranking by value at stake; the usual interval between purchases
+    comes from the customers' paid orders (first to last paid day over purchases − 1).
+    """
+    rows = list(
+        CustomerScore.objects.filter(churn_risk__in=("high", "medium"), value_tier__in=("A", "B"))
+        .order_by().values("customer_id", "clv", "gross_profit", "buy_again", "p_alive", "churn_risk",
+                           "value_tier", "recency_days", "frequency", "customer__created_at")
+    )
+    if not rows:
+        return pl.DataFrame()
+    intervals = _mean_intervals([row["customer_id"] for row in rows])
+    frame = pl.DataFrame(
+        {
+            "customer_id": [r["customer_id"] for r in rows],
+            "clv": [None if r["clv"] is None else float(r["clv"]) for r in rows],
+            "gross_profit": [float(r["gross_profit"]) for r in rows],
+            "churn_probability": [1.0 - (r["buy_again"] if r["buy_again"] is not None else (r["p_alive"] or 0.0))
+                                  for r in rows],
+            "churn_risk": [r["churn_risk"] for r in rows],
+            "value_tier": [r["value_tier"] for r in rows],
+            "recency_days": [r["recency_days"] for r in rows],
+            "mean_interval_days": [intervals.get(r["customer_id"]) for r in rows],
+        },
+        schema_overrides={"clv": pl.Float64, "recency_days": pl.Int64, "mean_interval_days": pl.Float64},
+    )
+    return at_risk_customers(frame, limit=limit)
+
+
+def _mean_intervals(customer_ids: list[int]) -> dict[int, float]:
+    """Days between the first and last paid purchase day over (purchase days − 1), for repeat buyers."""
+    from django.db.models import Max, Min
+
+    from guanxi.commerce.models import PAID_STATUSES, Order
+
+    out: dict[int, float] = {}
+    for start in range(0, len(customer_ids), 5_000):
+        rows = (Order.objects.filter(status__in=PAID_STATUSES, customer_id__in=customer_ids[start:start + 5_000])
+                .order_by().values("customer_id")
+                .annotate(first=Min("placed_at"), last=Max("placed_at"), n=Count("id")))
+        for row in rows:
+            if row["n"] > 1:
+                out[row["customer_id"]] = (row["last"] - row["first"]).days / (row["n"] - 1)
+    return out

@@ -1,0 +1,79 @@
+"""The insight dashboard (charts from the latest refresh, the at-risk list) and its one-click follow-ups.
+
+Views parse input, check the role, call one service or selector and render. Scores are read through the
+fail-closed tenant managers, so another workspace's customers never appear and their ids answer 404.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST
+
+from guanxi.analytics import RFM_SEGMENTS, STAGES, VALUE_CLASSES
+from guanxi.customers.models import Customer
+from guanxi.insight.follow_ups import at_risk_tasks_create
+from guanxi.insight.selectors import at_risk_list, insight_dashboard
+from guanxi.web.decorators import member_required
+from guanxi.workspaces.permissions import Perm
+from guanxi.workspaces.tenancy import workspace_today
+
+FOLLOW_UP_DAYS = 3
+
+
+def _label(names: dict[str, tuple[str, str]], code: str) -> str:
+    english, chinese = names.get(code, (code, code))
+    return chinese if (get_language() or "").startswith("zh") else english
+
+
+@member_required()
+def dashboard(request):
+    data = insight_dashboard()
+    context = {"nav_section": "insight", **data}
+    if data["run"] is not None:
+        chinese = (get_language() or "").startswith("zh")
+        context["charts"] = {
+            "rf": data["rf_heatmap"],
+            "value_classes": [[_label(VALUE_CLASSES, code), n] for code, n in sorted(data["value_classes"].items())],
+            "lifecycle": [[_label(STAGES, stage), n] for stage, n in data["lifecycle"]],
+            "pareto": data["pareto"],
+            "kpis": data["kpis"],
+        }
+        at_risk = at_risk_list()
+        customers = Customer.objects.in_bulk(at_risk["customer_id"].to_list()) if at_risk.height else {}
+        context["at_risk"] = [
+            {**row, "customer": customers.get(row["customer_id"]),
+             "reason": row["reason_zh"] if chinese else row["reason_en"]}
+            for row in (at_risk.iter_rows(named=True) if at_risk.height else [])
+        ]
+        context["rfm_segments"] = sorted(((_label(RFM_SEGMENTS, c), n) for c, n in data["rfm_segments"].items()),
+                                         key=lambda item: -item[1])
+    return render(request, "insight/dashboard.html", context)
+
+
+@member_required(Perm.WRITE)
+@require_POST
+def at_risk_follow_ups(request):
+    ids = request.POST.getlist("customer")
+    try:
+        customer_ids = [int(i) for i in ids] if ids else None
+    except ValueError:
+        raise Http404 from None
+    if customer_ids is not None and Customer.objects.filter(pk__in=customer_ids).count() != len(set(customer_ids)):
+        raise Http404  # another workspace's (or no) customer
+    try:
+        tasks = at_risk_tasks_create(due_on=workspace_today() + dt.timedelta(days=FOLLOW_UP_DAYS),
+                                     created_by=request.user, customer_ids=customer_ids)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, ngettext("%(n)d follow-up task created.", "%(n)d follow-up tasks created.",
+                                           len(tasks)) % {"n": len(tasks)})
+    return redirect("insight:dashboard")
