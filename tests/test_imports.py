@@ -370,3 +370,56 @@ def test_cli_bad_file_exits_1_with_file_line_column(workspace, store, capsys, tm
     assert json.loads(captured.out)["errors"] == [{"line": 2, "column": "退款金额", "message": "“abc” is not an amount"}]
     assert f"{path}, line 2, column 退款金额" in captured.err
     assert Order.objects.count() == 0
+
+
+# Generic XLSX, column mapping, consent -------------------------------------------------------------------------
+
+
+def test_a_generic_xlsx_with_a_column_mapping_is_read(workspace, tmp_path):
+    import datetime as dt
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["订单号", "下单时间", "金额", "状态", "客户", "手机"])
+    sheet.append(["X-1", dt.datetime(2024, 5, 1, 9, 30), 120.5, "completed", "王芳", "'13812345678"])
+    sheet.append(["X-2", "2024/5/2 10:00", "80", "closed", "王芳", "138 1234 5678"])
+    path = tmp_path / "orders.xlsx"
+    book.save(path)
+    own = store_create(workspace=workspace, name="Own", platform=Platform.OWN_SITE)
+    mapping = {"订单号": "order_number", "下单时间": "created", "金额": "amount", "状态": "status",
+               "客户": "customer_name", "手机": "phone"}
+    result = orders_import(workspace=workspace, store=own, path=path, column_map=mapping)
+    assert (result.format, result.orders_created, result.customers_created) == ("generic", 2, 1)
+    assert stats(store=own) == _facts(1, 2, 1, "120.50", "0")
+
+
+def test_shopify_accepts_marketing_sets_the_email_consent(workspace, shopify_store):
+    orders_import(workspace=workspace, store=shopify_store, path=SHOPIFY)
+    with open(SHOPIFY, encoding="utf-8", newline="") as handle:
+        first = next(r for r in csv.DictReader(handle) if r["Accepts Marketing"])
+    customer = Identity.objects.get(kind="email", value=first["Email"].lower()).customer
+    assert customer.consents.get(channel="email").granted == (first["Accepts Marketing"] == "yes")
+
+
+def test_cli_dry_run_into_a_new_store_creates_nothing(workspace, capsys):
+    from guanxi.workspaces.models import Store
+
+    code = main(["import", "orders", str(CDNOW), "--store", "Nowhere", "--dry-run", "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0 and out["format"] == "cdnow" and out["orders_created"] == cdnow_facts()["orders"]
+    assert not Store.objects.filter(name="Nowhere").exists() and Order.objects.count() == 0
+
+
+def test_cli_skip_writes_the_reject_file(workspace, store, capsys, tmp_path):
+    header, rows = _records(_taobao_text())
+    rows[1][header.index("订单状态")] = "@SUM(1)"
+    path = write(tmp_path, "s.csv", _csv(header, rows[:3]))
+    rejects = tmp_path / "rejects.csv"
+    code = main(["import", "orders", str(path), "--store", store.name, "--on-error", "skip", "--rejects",
+                 str(rejects), "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0 and out["orders_created"] == 2 and out["errors"][0]["column"] == "订单状态"
+    text = rejects.read_text(encoding="utf-8-sig")
+    assert "'@SUM(1)" in text

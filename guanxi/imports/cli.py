@@ -20,6 +20,8 @@ def add_import_parser(sub, *, parents) -> None:
     p.add_argument("--dry-run", action="store_true", help="check and count, write nothing")
     p.add_argument("--on-error", choices=("abort", "skip"), default="abort")
     p.add_argument("--rejects", metavar="PATH", help="reject CSV for --on-error skip (default PATH.rejects.csv)")
+    p.add_argument("--map", action="append", default=[], metavar="HEADER=COLUMN",
+                   help="read a column under another header, e.g. --map 订单号=order_number (generic format)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
 
 
@@ -33,6 +35,13 @@ def cmd_import(args, *, workspace_for, error) -> int:
     from guanxi.workspaces.models import Platform, Store
     from guanxi.workspaces.services import store_create
 
+    column_map = {}
+    for item in args.map:
+        source, sep, target = item.partition("=")
+        if not sep or not source.strip() or not target.strip():
+            raise error(f"--map expects HEADER=COLUMN, got {item!r}")
+        column_map[source.strip()] = target.strip()
+    args.column_map = column_map or None
     workspace = workspace_for(args.workspace)
     with tenancy.active(workspace):
         store = Store.objects.filter(name=args.store).first()
@@ -42,7 +51,8 @@ def cmd_import(args, *, workspace_for, error) -> int:
                 try:
                     import zoneinfo
 
-                    fmt = open_orders(args.path, fmt=args.format, tz=zoneinfo.ZoneInfo(workspace.time_zone)).format
+                    fmt = open_orders(args.path, fmt=args.format, tz=zoneinfo.ZoneInfo(workspace.time_zone),
+                                      column_map=args.column_map).format
                 except RowError:
                     fmt = args.format or "generic"
                 platform = PLATFORM_OF_FORMAT[fmt]
@@ -64,7 +74,8 @@ def cmd_import(args, *, workspace_for, error) -> int:
             else:
                 result = orders_import(workspace=workspace, store=store, path=args.path, items_path=args.items,
                                        fmt=args.format, dry_run=args.dry_run, on_error=args.on_error,
-                                       rejects_path=args.rejects, progress=bar.update if bar else None)
+                                       rejects_path=args.rejects, column_map=args.column_map,
+                                       progress=bar.update if bar else None)
         except RowError as exc:  # the file could not be opened at all
             exc = ImportFailed(__import__("guanxi.imports.services", fromlist=["ImportResult"]).ImportResult(
                 errors=[exc.as_dict()]), exc)
@@ -104,7 +115,7 @@ def _check_only(args, workspace):
 
     result = ImportResult(dry_run=True)
     opened = open_orders(args.path, fmt=args.format, tz=zoneinfo.ZoneInfo(workspace.time_zone),
-                         items_path=args.items)
+                         items_path=args.items, column_map=args.column_map)
     result.format, result.encoding = opened.format, opened.encoding
     for item in opened.rows:
         if isinstance(item, RowError):

@@ -330,37 +330,36 @@ def read_taobao(path, header, lines, tz, items=None, column_map=None) -> Iterato
 
 
 def _taobao_row(path, cols, line, cells, tz, items) -> OrderRow:
-    if True:  # keeps the body's indentation as it was inside the loop
-        get = lambda name, cells=cells: cols.get(cells, name)  # noqa: E731
-        number = clean(get("订单编号"))
-        if not number:
-            raise RowError(path=path, line=line, column="订单编号", message="the order number is empty", row=cells)
-        status_text = clean(get("订单状态"))
-        status = TAOBAO_STATUS.get(status_text)
-        if status is None:
-            raise RowError(path=path, line=line, column="订单状态", message=f"unknown order status “{status_text}”",
-                           row=cells)
-        paid = _cell(path, line, "买家实际支付金额", cells, parse_money, get("买家实际支付金额"))
-        address, postal = split_postal_code(clean(get("收货地址")))
-        row = OrderRow(
-            line=line, number=number[:64], status=status, raw=cells,
-            placed_at=_cell(path, line, "订单创建时间", cells, parse_datetime, get("订单创建时间"), tz, required=True),
-            paid_at=_cell(path, line, "订单付款时间", cells, parse_datetime, get("订单付款时间"), tz),
-            paid_amount=paid if status in MONEY_STATUSES else Decimal("0"),
-            goods_amount=_cell(path, line, "买家应付货款", cells, parse_money, get("买家应付货款")),
-            shipping_amount=_cell(path, line, "买家应付邮费", cells, parse_money, get("买家应付邮费")),
-            refunded_amount=_cell(path, line, "退款金额", cells, parse_money, get("退款金额")),
-            member_id=clean(get("买家会员名")), member_kind="buyer_nick", alipay=clean(get("买家支付宝账号")),
-            name=clean(get("收货人姓名")), phone=clean(get("联系手机")) or clean(get("联系电话")),
-            receiver_name=clean(get("收货人姓名"))[:100], receiver_phone=clean(get("联系手机"))[:32],
-            receiver_address=address[:300], postal_code=postal, buyer_message=get("买家留言").strip(),
-            carrier=clean(get("物流公司"))[:100], tracking_number=clean(get("物流单号"))[:100],
-        )
-        if status == OrderStatus.CLOSED:
-            row.closed_at = row.placed_at
-        if items is not None:
-            row.lines = items.get(number, [])
-        return row
+    get = lambda name, cells=cells: cols.get(cells, name)  # noqa: E731
+    number = clean(get("订单编号"))
+    if not number:
+        raise RowError(path=path, line=line, column="订单编号", message="the order number is empty", row=cells)
+    status_text = clean(get("订单状态"))
+    status = TAOBAO_STATUS.get(status_text)
+    if status is None:
+        raise RowError(path=path, line=line, column="订单状态", message=f"unknown order status “{status_text}”",
+                       row=cells)
+    paid = _cell(path, line, "买家实际支付金额", cells, parse_money, get("买家实际支付金额"))
+    address, postal = split_postal_code(clean(get("收货地址")))
+    row = OrderRow(
+        line=line, number=number[:64], status=status, raw=cells,
+        placed_at=_cell(path, line, "订单创建时间", cells, parse_datetime, get("订单创建时间"), tz, required=True),
+        paid_at=_cell(path, line, "订单付款时间", cells, parse_datetime, get("订单付款时间"), tz),
+        paid_amount=paid if status in MONEY_STATUSES else Decimal("0"),
+        goods_amount=_cell(path, line, "买家应付货款", cells, parse_money, get("买家应付货款")),
+        shipping_amount=_cell(path, line, "买家应付邮费", cells, parse_money, get("买家应付邮费")),
+        refunded_amount=_cell(path, line, "退款金额", cells, parse_money, get("退款金额")),
+        member_id=clean(get("买家会员名")), member_kind="buyer_nick", alipay=clean(get("买家支付宝账号")),
+        name=clean(get("收货人姓名")), phone=clean(get("联系手机")) or clean(get("联系电话")),
+        receiver_name=clean(get("收货人姓名"))[:100], receiver_phone=clean(get("联系手机"))[:32],
+        receiver_address=address[:300], postal_code=postal, buyer_message=get("买家留言").strip(),
+        carrier=clean(get("物流公司"))[:100], tracking_number=clean(get("物流单号"))[:100],
+    )
+    if status == OrderStatus.CLOSED:
+        row.closed_at = row.placed_at
+    if items is not None:
+        row.lines = items.get(number, [])
+    return row
 
 
 def read_shopify(path, header, lines, tz, column_map=None) -> Iterator[OrderRow]:

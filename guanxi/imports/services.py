@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import re
 import zoneinfo
 from pathlib import Path
 
@@ -21,11 +22,12 @@ from django.utils import timezone
 from guanxi.activities.models import Interaction, InteractionKind
 from guanxi.commerce.models import Order, OrderLine, Shipment, ShipmentStatus
 from guanxi.customers.identity import is_masked, normalize_email, normalize_phone
-from guanxi.customers.models import Customer, Identity, IdentityKind
+from guanxi.customers.models import Channel, Consent, Customer, Identity, IdentityKind
 from guanxi.imports.readers import OrderRow, RowError, open_orders
 from guanxi.workspaces.models import Store, Workspace
 
 CHUNK = 2000
+_LOOSE_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 COMPARED = ("status", "paid_amount", "refunded_amount", "paid_at", "closed_at")
 
 
@@ -71,7 +73,9 @@ def _keys(row: OrderRow, store: Store) -> list[tuple[str, str, int | None]]:
         try:
             keys.append((IdentityKind.EMAIL.value, normalize_email(row.email), None))
         except ValidationError:
-            pass
+            # Django's validator refuses internationalised local parts ("mei.müller@…"), which shops do send.
+            if _LOOSE_EMAIL.fullmatch(row.email.strip()):
+                keys.append((IdentityKind.EMAIL.value, row.email.strip().lower()[:255], None))
     for raw in (row.phone, row.alipay if row.alipay and "@" not in row.alipay else ""):
         if raw and not is_masked(raw):
             try:
@@ -158,11 +162,36 @@ class _Engine:
         ], ignore_conflicts=True)
         return [ref if how == "id" else pending[ref].pk for how, ref in targets]
 
+    def _consents(self, rows: list[OrderRow], customer_ids: list[int]) -> None:
+        """Shopify's Accepts Marketing: the email consent as of the buyer's latest order in the file."""
+        wanted: dict[int, OrderRow] = {}
+        for row, customer_id in zip(rows, customer_ids):
+            if row.accepts_marketing is None or not row.email:
+                continue
+            if customer_id not in wanted or row.placed_at >= wanted[customer_id].placed_at:
+                wanted[customer_id] = row
+        if not wanted:
+            return
+        current = {c.customer_id: c for c in Consent.objects.filter(channel=Channel.EMAIL, customer_id__in=wanted)}
+        created, changed = [], []
+        for customer_id, row in wanted.items():
+            consent = current.get(customer_id)
+            if consent is None:
+                created.append(Consent(workspace=self.workspace, customer_id=customer_id, channel=Channel.EMAIL,
+                                       granted=row.accepts_marketing, recorded_at=row.placed_at,
+                                       source=f"{self.result.format}_export"))
+            elif consent.granted != row.accepts_marketing and row.placed_at >= consent.recorded_at:
+                consent.granted, consent.recorded_at = row.accepts_marketing, row.placed_at
+                changed.append(consent)
+        Consent.objects.bulk_create(created)
+        Consent.objects.bulk_update(changed, ["granted", "recorded_at"])
+
     def chunk(self, rows: list[OrderRow]) -> None:
         # A number repeated within the file: its last row is the order's latest state.
         latest = {row.number: row for row in rows}
         rows = list(latest.values())
         customer_ids = self._customers(rows)
+        self._consents(rows, customer_ids)
         existing = {order.number: order for order in
                     Order.objects.filter(store=self.store, number__in=list(latest))}
         new_orders, changed, notes = [], [], []
