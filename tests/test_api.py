@@ -61,7 +61,24 @@ SAMPLE_BODIES = {
     "POST /segments/{segment_id}/tag": lambda ids: {"tag": "活动"},
     "POST /segments/{segment_id}/assign-owner": lambda ids: {"owner_id": None},
     "POST /segments/{segment_id}/tasks": lambda ids: {"title": "回访", "due_on": "2024-05-03"},
+    "POST /customers/{customer_id}/merge": lambda ids: {"absorb_id": _duplicate_of(ids["customer_id"])},
+    "POST /customers/{customer_id}/unmerge": lambda ids: _merged_away(ids["customer_id"]),
 }
+
+
+def _duplicate_of(customer_id: int) -> int:
+    """The duplicate make_records() made, to be merged into `customer_id`."""
+    return Customer.objects.exclude(pk=customer_id).filter(merged_into__isnull=True).order_by("-pk").first().pk
+
+
+def _merged_away(customer_id: int) -> None:
+    """Setup for unmerge: merge the customer into make_records()'s duplicate first (no body is sent)."""
+    from guanxi.customers.merge import customer_merge
+
+    customer = Customer.objects.filter(pk=customer_id).first()
+    if customer is not None and customer.merged_into_id is None:
+        customer_merge(keep=Customer.objects.get(pk=_duplicate_of(customer_id)), absorb=customer, by=None)
+    return None
 
 
 @pytest.fixture(autouse=True)
@@ -108,6 +125,7 @@ def make_records(workspace, user, *, n=1, start=0) -> dict:
             task = task_create(customer=customer, title="回访", due_on=dt.date(2024, 5, 3), assignee=user)
             opportunity = opportunity_create(customer=customer, title="团购", value=Decimal("5000"), owner=user)
         identity = Identity.objects.filter(customer=customer, kind="email").get()
+        customer_create(name=f"重复客户{start}")  # a duplicate for POST /customers/{id}/merge to absorb
         segment = segment_create(name=f"VIP {start}", rules={"all": [{"field": "tags", "op": "=", "value": "vip"}]})
     ids = {"store_id": store.pk, "customer_id": customer.pk, "identity_id": identity.pk, "order_id": order.pk,
            "interaction_id": interaction.pk, "task_id": task.pk, "opportunity_id": opportunity.pk,
@@ -289,8 +307,9 @@ def test_a_token_sees_only_its_own_workspace(workspace, other_workspace, client_
     theirs = client_for(Role.OWNER, ws=other_workspace, user=make_member(other_workspace, Role.OWNER))
     make_records(workspace, mine.user, n=2)
     make_records(other_workspace, theirs.user, n=3)
-    assert mine.get("/customers").json()["count"] == 2
-    assert theirs.get("/customers").json()["count"] == 3
+    # make_records() adds one duplicate customer per call (for the merge routes).
+    assert mine.get("/customers").json()["count"] == 2 + 1
+    assert theirs.get("/customers").json()["count"] == 3 + 1
     assert {o["number"] for o in theirs.get("/orders").json()["items"]} == {"rival-0", "rival-1", "rival-2"}
 
 

@@ -11,6 +11,7 @@ from guanxi.api import errors
 from guanxi.api.auth import BearerToken
 from guanxi.commerce.api import router as orders
 from guanxi.customers.api import router as customers
+from guanxi.customers.merge_api import router as customer_merges
 from guanxi.segments.api import router as segments
 from guanxi.workspaces.api import router as workspace
 
@@ -48,6 +49,7 @@ errors.install(api)
 
 api.add_router("", workspace)
 api.add_router("/customers", customers)
+api.add_router("/customers", customer_merges)
 api.add_router("/orders", orders)
 api.add_router("/interactions", interactions)
 api.add_router("/tasks", tasks)

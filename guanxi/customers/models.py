@@ -207,3 +207,32 @@ class SurveyRecord(WorkspaceOwned):
 
     class Meta:
         ordering = ["-taken_at"]
+
+
+class CustomerMerge(WorkspaceOwned):
+    """One merge of a duplicate customer (`absorbed`) into `kept`, with what it moved, so it can be undone.
+
+    `moved` maps a table ("identities", "orders", …) to the ids of the rows that moved from absorbed to kept;
+    `replaced` holds what the merge removed or overwrote (tags both had, the older of two consents, custom values
+    kept already had, profile fields it filled in) so that undoing restores both customers exactly.
+    """
+
+    kept = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="merges_kept")
+    absorbed = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="merges_absorbed")
+    merged_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="+")
+    moved = models.JSONField(default=dict, blank=True)
+    replaced = models.JSONField(default=dict, blank=True)
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="+")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["kept", "-created_at"], name="merge_kept_recent"),
+            models.Index(fields=["absorbed", "-created_at"], name="merge_absorbed_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.absorbed_id} → #{self.kept_id}"
