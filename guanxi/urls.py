@@ -4,5 +4,6 @@ urlpatterns = [
     path("api/v1/", include("guanxi.api.urls")),
     path("segments/", include("guanxi.segments.urls")),
     path("insight/", include("guanxi.insight.urls")),
+    path("customers/", include("guanxi.customers.merge_urls")),
     path("", include("guanxi.web.urls")),
 ]
