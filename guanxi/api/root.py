@@ -12,6 +12,7 @@ from guanxi.api.auth import BearerToken
 from guanxi.commerce.api import router as orders
 from guanxi.customers.api import router as customers
 from guanxi.customers.merge_api import router as customer_merges
+from guanxi.imports.api import router as webhooks
 from guanxi.segments.api import router as segments
 from guanxi.workspaces.api import router as workspace
 
@@ -55,3 +56,4 @@ api.add_router("/interactions", interactions)
 api.add_router("/tasks", tasks)
 api.add_router("/opportunities", opportunities)
 api.add_router("/segments", segments)
+api.add_router("/webhooks", webhooks)

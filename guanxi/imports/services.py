@@ -299,3 +299,66 @@ def orders_import(*, workspace: Workspace, store: Store, path: str | Path, items
         _write_rejects(target, rejects)
         result.rejects_path = str(target)
     return result
+
+
+def shopify_payload_row(payload: dict, *, tz: zoneinfo.ZoneInfo) -> OrderRow:
+    """An OrderRow from a Shopify order webhook body (orders/create, orders/updated); RowError if unreadable."""
+    from decimal import Decimal
+
+    from guanxi.imports.readers import (MONEY_STATUSES, SHOPIFY_MONEY, SHOPIFY_NO_MONEY, CellError, LineRow,
+                                        parse_datetime, parse_int, parse_money)
+
+    def fail(column: str, message: str):
+        return RowError(path="shopify webhook", line=1, column=column, message=message)
+
+    try:
+        number = str(payload.get("name") or "").strip()
+        if not number:
+            raise fail("name", "the order name is missing")
+        financial = str(payload.get("financial_status") or "").lower()
+        status = SHOPIFY_MONEY.get(financial) or SHOPIFY_NO_MONEY.get(financial)
+        if status is None:
+            raise fail("financial_status", f"unknown financial status “{financial}”")
+        cancelled = parse_datetime(str(payload.get("cancelled_at") or ""), tz)
+        if cancelled and status not in SHOPIFY_MONEY.values():
+            status = "closed"
+        total = parse_money(str(payload.get("total_price") or "0"))
+        refunded = sum((parse_money(str(t.get("amount") or "0")) for refund in payload.get("refunds") or []
+                        for t in refund.get("transactions") or [] if t.get("kind", "refund") == "refund"),
+                       Decimal("0"))
+        billing = payload.get("billing_address") or {}
+        customer = payload.get("customer") or {}
+        name = billing.get("name") or " ".join(p for p in (customer.get("first_name"), customer.get("last_name")) if p)
+        return OrderRow(
+            line=1, number=number[:64], status=status, currency=str(payload.get("currency") or "")[:3],
+            placed_at=parse_datetime(str(payload.get("created_at") or ""), tz, required=True),
+            paid_at=parse_datetime(str(payload.get("processed_at") or ""), tz) if status in MONEY_STATUSES else None,
+            closed_at=cancelled, paid_amount=total if status in MONEY_STATUSES else Decimal("0"),
+            goods_amount=parse_money(str(payload.get("subtotal_price") or "0")),
+            discount_amount=parse_money(str(payload.get("total_discounts") or "0")),
+            refunded_amount=refunded, email=str(payload.get("email") or ""),
+            phone=str(billing.get("phone") or payload.get("phone") or customer.get("phone") or ""),
+            name=str(name or ""), member_kind="billing_name",
+            accepts_marketing=payload.get("buyer_accepts_marketing"), buyer_message=str(payload.get("note") or ""),
+            lines=[LineRow(title=str(item.get("title") or item.get("name") or "")[:300],
+                           sku=str(item.get("sku") or "")[:100], quantity=parse_int(str(item.get("quantity") or 1)),
+                           unit_price=parse_money(str(item.get("price") or "0")))
+                   for item in payload.get("line_items") or []],
+        )
+    except CellError as exc:
+        raise fail("", str(exc)) from None
+    except (AttributeError, TypeError):
+        raise fail("", "the body is not a Shopify order") from None
+
+
+def shopify_order_receive(*, store: Store, payload: dict) -> ImportResult:
+    """One order from Shopify's live feed, through the same upsert as a file import (created, updated or
+    unchanged; a change of status or refund goes on the customer's timeline)."""
+    workspace = store.workspace
+    result = ImportResult(format="shopify", encoding="json")
+    row = shopify_payload_row(payload, tz=zoneinfo.ZoneInfo(workspace.time_zone))
+    with transaction.atomic():
+        Store.objects.select_for_update().filter(pk=store.pk).first()
+        result.rows = 1
+        _Engine(workspace=workspace, store=store, result=result).chunk([row])
+    return result
