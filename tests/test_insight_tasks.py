@@ -39,3 +39,14 @@ def test_the_on_demand_job_scores_one_workspace_as_of_a_day(workspace, other_wor
         assert CustomerScore.objects.filter(run=run).count() == run.summary["customers"]
     with tenancy.active(other_workspace):
         assert not AnalyticsRun.objects.exists()
+
+
+def test_the_demo_is_scored(db, cdnow_head):
+    from guanxi.demo import build_demo
+
+    now = dt.datetime(2025, 6, 18, 6, 30, tzinfo=dt.timezone.utc)
+    login = build_demo(customers=60, orders=300, now=now, cdnow_path=cdnow_head)
+    with tenancy.active(login.workspace):
+        run = AnalyticsRun.objects.get()
+        assert run.status == AnalyticsRun.Status.SUCCEEDED
+        assert CustomerScore.objects.count() == run.summary["customers"] > 300

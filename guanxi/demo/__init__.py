@@ -112,7 +112,10 @@ def _refresh_segments(workspace: Workspace, *, now: dt.datetime) -> None:
     from guanxi.segments.services import segments_refresh_all
     from guanxi.workspaces import tenancy
 
+    from guanxi.insight.services import insight_refresh
+
     with tenancy.active(workspace):
+        insight_refresh(as_of=now)
         segments_refresh_all(as_of=now)
 
 
