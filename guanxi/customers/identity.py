@@ -22,6 +22,29 @@ def is_masked(raw: str) -> bool:
     return bool(_MASK.search(raw or ""))
 
 
+_CN_MOBILE = re.compile(r"(?:\+86)?(1\d{10})")
+_CN_PREFIX_VALID: dict[str, bool] = {}
+
+
+def _cn_mobile(value: str, region: str) -> str | None:
+    """Fast path for the common case, a mainland mobile: phonenumbers.parse costs ~50 µs, too slow for imports of
+    millions of rows. Validity of an 11-digit mobile depends only on its leading digits, so phonenumbers decides
+    once per 7-digit prefix. None means "not this case" and the full parser decides (and words any error)."""
+    compact = value.replace(" ", "").replace("-", "")
+    if region != "CN" and not compact.startswith("+86"):
+        return None
+    match = _CN_MOBILE.fullmatch(compact)
+    if match is None:
+        return None
+    national = match.group(1)
+    valid = _CN_PREFIX_VALID.get(national[:7])
+    if valid is None:
+        if len(_CN_PREFIX_VALID) > 200_000:
+            _CN_PREFIX_VALID.clear()
+        valid = _CN_PREFIX_VALID[national[:7]] = phonenumbers.is_valid_number(phonenumbers.parse("+86" + national))
+    return "+86" + national if valid else None
+
+
 def normalize_phone(raw: str, *, region: str = "CN") -> str:
     """E.164 form of a phone number; ValidationError if it is masked or not a valid number.
 
@@ -32,6 +55,9 @@ def normalize_phone(raw: str, *, region: str = "CN") -> str:
         raise ValidationError(_("A masked phone number (%(value)s) cannot identify a customer.") % {"value": value})
     if value.startswith("00"):
         value = "+" + value[2:]
+    fast = _cn_mobile(value, region)
+    if fast is not None:
+        return fast
     try:
         number = phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException:
