@@ -423,3 +423,16 @@ def test_cli_skip_writes_the_reject_file(workspace, store, capsys, tmp_path):
     assert code == 0 and out["orders_created"] == 2 and out["errors"][0]["column"] == "订单状态"
     text = rejects.read_text(encoding="utf-8-sig")
     assert "'@SUM(1)" in text
+
+
+def test_the_guanxi_command_imports_without_django_set_up(tmp_path):
+    """`guanxi` builds its parser before Django starts: the import wiring must not load models at import time."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    done = subprocess.run([sys.executable, "-c", "import guanxi.cli; guanxi.cli._parser().parse_args("
+                           "['import', 'orders', 'x.csv', '--store', 'S', '--format', 'cdnow'])"],
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-from guanxi.imports.readers import FORMATS
+from guanxi.imports.formats import FORMATS
 
 
 def add_import_parser(sub, *, parents) -> None:

@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import Iterator
 
 from guanxi.commerce.models import OrderStatus
+from guanxi.imports.formats import FORMATS
 
-FORMATS = ("taobao", "shopify", "cdnow", "generic")
 SNIFF_BYTES = 64 * 1024
 csv.field_size_limit(10 * 1024 * 1024)
 
