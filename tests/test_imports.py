@@ -436,3 +436,27 @@ def test_the_guanxi_command_imports_without_django_set_up(tmp_path):
                            "['import', 'orders', 'x.csv', '--store', 'S', '--format', 'cdnow'])"],
                           env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
+
+
+def test_the_same_buyers_in_a_second_taobao_store_are_matched_by_nick_phone_or_alipay(workspace, store):
+    orders_import(workspace=workspace, store=store, path=TAOBAO)
+    customers = Customer.objects.count()
+    tmall = store_create(workspace=workspace, name="Acme Tmall", platform=Platform.TMALL)
+    result = orders_import(workspace=workspace, store=tmall, path=TAOBAO)
+    facts = taobao_facts()
+    assert (result.customers_created, result.customers_matched, result.orders_created) == (
+        0, facts["customers"], facts["orders"])
+    assert Customer.objects.count() == customers
+    assert Order.objects.get(store=tmall, number="1930679858178984").customer == Order.objects.get(
+        store=store, number="1930679858178984").customer
+
+
+def test_every_buyer_becomes_a_potential_customer_even_without_a_paid_order(workspace, store):
+    orders_import(workspace=workspace, store=store, path=TAOBAO)
+    with open(TAOBAO, encoding="gb18030", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    unpaid_only = {r["买家会员名"] for r in rows} - {r["买家会员名"] for r in rows if r["订单状态"] in TAOBAO_PAID}
+    assert unpaid_only  # the sample has a buyer whose only order was closed
+    for nick in unpaid_only:
+        assert Identity.objects.get(kind="buyer_nick", value=nick).customer.lifecycle_stage == "potential"
+    assert Customer.objects.count() == len({r["买家会员名"] for r in rows})
