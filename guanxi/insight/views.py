@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 from guanxi.analytics import RFM_SEGMENTS, STAGES, VALUE_CLASSES
 from guanxi.customers.models import Customer
 from guanxi.insight.follow_ups import at_risk_tasks_create
+from guanxi.insight.models import ChurnRisk
 from guanxi.insight.selectors import at_risk_list, insight_dashboard
 from guanxi.web.decorators import member_required
 from guanxi.workspaces.permissions import Perm
@@ -50,7 +51,8 @@ def dashboard(request):
         customers = Customer.objects.in_bulk(at_risk["customer_id"].to_list()) if at_risk.height else {}
         context["at_risk"] = [
             {**row, "customer": customers.get(row["customer_id"]),
-             "reason": row["reason_zh"] if chinese else row["reason_en"]}
+             "reason": row["reason_zh"] if chinese else row["reason_en"],
+             "churn_risk_label": ChurnRisk(row["churn_risk"]).label}
             for row in (at_risk.iter_rows(named=True) if at_risk.height else [])
         ]
         context["rfm_segments"] = sorted(((_label(RFM_SEGMENTS, c), n) for c, n in data["rfm_segments"].items()),
