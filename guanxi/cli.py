@@ -89,6 +89,11 @@ def _setup_django() -> None:
     import django
 
     django.setup()
+    from django.utils import translation
+
+    # Messages follow the terminal's locale (LANG=zh_CN.UTF-8 → Chinese), never whatever an earlier caller in
+    # the same process left active.
+    translation.activate("zh-hans" if os.environ.get("LANG", "").lower().startswith("zh") else "en")
 
 
 def _prepare_database() -> None:
