@@ -460,3 +460,20 @@ def test_every_buyer_becomes_a_potential_customer_even_without_a_paid_order(work
     for nick in unpaid_only:
         assert Identity.objects.get(kind="buyer_nick", value=nick).customer.lifecycle_stage == "potential"
     assert Customer.objects.count() == len({r["买家会员名"] for r in rows})
+
+
+def test_shopify_tags_become_the_buyers_tags_once(workspace, shopify_store):
+    from guanxi.customers.models import CustomerTag
+
+    with open(SHOPIFY, encoding="utf-8", newline="") as handle:
+        firsts = {}
+        for r in csv.DictReader(handle):
+            firsts.setdefault(r["Name"], r)
+    expected = {(r["Email"].lower(), tag.strip()) for r in firsts.values() for tag in r["Tags"].split(",")
+                if tag.strip()}
+    assert expected
+    orders_import(workspace=workspace, store=shopify_store, path=SHOPIFY)
+    orders_import(workspace=workspace, store=shopify_store, path=SHOPIFY)
+    stored = {(ct.customer.identities.get(kind="email").value, ct.tag.name)
+              for ct in CustomerTag.objects.select_related("customer", "tag")}
+    assert stored == expected

@@ -83,6 +83,7 @@ class OrderRow:
     buyer_message: str = ""
     carrier: str = ""
     tracking_number: str = ""
+    tags: list[str] = dataclasses.field(default_factory=list)
     lines: list[LineRow] = dataclasses.field(default_factory=list)
     raw: list[str] = dataclasses.field(default_factory=list)
 
@@ -407,6 +408,7 @@ def read_shopify(path, header, lines, tz, column_map=None) -> Iterator[OrderRow]
                     receiver_address=", ".join(p for p in (clean(get("Shipping Street")), clean(get("Shipping City")),
                                                            clean(get("Shipping Zip"))) if p)[:300],
                     buyer_message=get("Notes").strip(),
+                    tags=[tag.strip()[:50] for tag in get("Tags").split(",") if tag.strip()],
                 )
             if clean(get("Lineitem name")):
                 current.lines.append(LineRow(

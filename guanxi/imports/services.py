@@ -23,7 +23,7 @@ from django.utils import timezone
 from guanxi.activities.models import Interaction, InteractionKind
 from guanxi.commerce.models import Order, OrderLine, Shipment, ShipmentStatus
 from guanxi.customers.identity import is_masked, normalize_email, normalize_phone
-from guanxi.customers.models import Channel, Consent, Customer, Identity, IdentityKind, Lifecycle
+from guanxi.customers.models import Channel, Consent, Customer, CustomerTag, Identity, IdentityKind, Lifecycle, Tag
 from guanxi.demo import tables
 from guanxi.demo.bulk import BulkWriter
 from guanxi.imports.readers import OrderRow, RowError, open_orders
