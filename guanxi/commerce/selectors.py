@@ -8,6 +8,8 @@ from guanxi.commerce.models import PAID_STATUSES, Order
 from guanxi.customers.models import Customer
 from guanxi.workspaces.models import Store
 
+CENT = Decimal("0.01")
+
 
 def order_stats(*, store: Store | None = None) -> dict:
     """Customers, orders, paid orders, paid revenue and refunds of the active workspace (or one store).
@@ -31,6 +33,7 @@ def order_stats(*, store: Store | None = None) -> dict:
         "customers": customers.count(),
         "orders": totals["orders"],
         "paid_orders": totals["paid_orders"],
-        "paid_revenue": totals["paid_revenue"] or Decimal("0.00"),
-        "refunds": totals["refunds"] or Decimal("0.00"),
+        # SQLite sums decimals as floats (2500315.63000038): round to cents here, for every caller.
+        "paid_revenue": Decimal(totals["paid_revenue"] or 0).quantize(CENT),
+        "refunds": Decimal(totals["refunds"] or 0).quantize(CENT),
     }
