@@ -477,3 +477,13 @@ def test_shopify_tags_become_the_buyers_tags_once(workspace, shopify_store):
     stored = {(ct.customer.identities.get(kind="email").value, ct.tag.name)
               for ct in CustomerTag.objects.select_related("customer", "tag")}
     assert stored == expected
+
+
+def test_cli_a_file_that_cannot_be_opened_exits_1_and_writes_nothing(workspace, store, capsys, tmp_path):
+    path = write(tmp_path, "empty.csv", "")
+    code = main(["import", "orders", str(path), "--store", store.name, "--json"])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert json.loads(captured.out)["errors"] == [{"line": 1, "column": "", "message": "the file is empty"}]
+    assert f"{path}, line 1" in captured.err and "Nothing was imported." in captured.err
+    assert Order.objects.count() == 0 and Customer.objects.count() == 0

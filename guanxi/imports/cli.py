@@ -30,7 +30,7 @@ PLATFORM_OF_FORMAT = {"taobao": "taobao", "shopify": "shopify", "cdnow": "own_si
 
 def cmd_import(args, *, workspace_for, error) -> int:
     from guanxi.imports.readers import RowError, open_orders
-    from guanxi.imports.services import ImportFailed, orders_import
+    from guanxi.imports.services import ImportFailed, ImportResult, orders_import
     from guanxi.workspaces import tenancy
     from guanxi.workspaces.models import Platform, Store
     from guanxi.workspaces.services import store_create
@@ -77,8 +77,7 @@ def cmd_import(args, *, workspace_for, error) -> int:
                                        rejects_path=args.rejects, column_map=args.column_map,
                                        progress=bar.update if bar else None)
         except RowError as exc:  # the file could not be opened at all
-            exc = ImportFailed(__import__("guanxi.imports.services", fromlist=["ImportResult"]).ImportResult(
-                errors=[exc.as_dict()]), exc)
+            exc = ImportFailed(ImportResult(errors=[exc.as_dict()]), exc)
             if args.json:
                 print(json.dumps(exc.result.as_json(), ensure_ascii=False))
             print(f"guanxi: error: {exc.error}", file=sys.stderr)
