@@ -101,6 +101,13 @@ def _keys(row: OrderRow, store: Store) -> list[tuple[str, str, int | None]]:
     return list(dict.fromkeys(keys))
 
 
+def _orders_by_number(store: Store, numbers: list[str]):
+    """The store's orders with these numbers, through the (store, number) unique index. The store names the
+    workspace; with the tenant manager's extra workspace filter and a long IN list, SQLite's planner walks the
+    workspace's whole date index instead (240 ms per chunk at 200,000 orders, growing with the store)."""
+    return Order.all_workspaces.filter(store=store, number__in=numbers).order_by()
+
+
 class _Engine:
     def __init__(self, *, workspace: Workspace, store: Store, result: ImportResult):
         self.workspace, self.store, self.result = workspace, store, result
@@ -225,7 +232,7 @@ class _Engine:
         self._consents(rows, customer_ids)
         self._tags(rows, customer_ids)
         existing = {order.number: order for order in
-                    Order.objects.filter(store=self.store, number__in=list(latest))}
+                    _orders_by_number(self.store, list(latest))}
         new_orders, changed, notes = [], [], []
         now = timezone.now()
         ts = self.writer_ts
