@@ -5,5 +5,6 @@ urlpatterns = [
     path("segments/", include("guanxi.segments.urls")),
     path("insight/", include("guanxi.insight.urls")),
     path("customers/", include("guanxi.customers.merge_urls")),
+    path("imports/", include("guanxi.imports.urls")),
     path("", include("guanxi.web.urls")),
 ]
