@@ -20,7 +20,7 @@ from guanxi.workspaces.permissions import Perm
 
 
 class UploadForm(forms.Form):
-    store = forms.ModelChoiceField(label=_("Store"), queryset=Store.objects.none())
+    store = forms.ModelChoiceField(label=_("Store"), queryset=Store.all_workspaces.none())
     file = forms.FileField(label=_("Order export (CSV or XLSX)"))
     items = forms.FileField(label=_("Taobao item report (宝贝报表), optional"), required=False)
     format = forms.ChoiceField(label=_("Format"), required=False,
