@@ -13,6 +13,7 @@ from django.db.models import Count
 
 from guanxi.analytics import at_risk_customers, monthly_kpis, pareto_curve, top_share
 from guanxi.insight.models import AnalyticsRun, CustomerScore
+from guanxi.insight.tables import paid_order_frame
 from guanxi.workspaces.tenancy import current_time_zone
 
 LIFECYCLE_FUNNEL = ("potential", "developing", "growing", "mature", "terminating", "lost")
@@ -50,8 +51,6 @@ def profit_frame() -> pl.DataFrame:
 
 def monthly_kpi_rows(*, end: dt.date, months: int = KPI_MONTHS) -> list[dict]:
     """`guanxi.analytics.monthly_kpis` over the `months` calendar months up to `end`, from the paid orders."""
-    from guanxi.insight.services import paid_order_frame
-
     start = (dt.date(end.year, end.month, 1) - dt.timedelta(days=31 * (months - 1))).replace(day=1)
     frame = paid_order_frame()
     if frame.is_empty():

@@ -1,0 +1,172 @@
+"""Moving a workspace's data between the database and `guanxi.analytics`' columnar frames, in bulk.
+
+A refresh reads every paid order and writes one score per customer: ten million and one million rows at the scale
+target. Through model instances that alone took minutes (a Decimal and a datetime object per value), so both
+directions here are one SQL statement per table: reads come back as CSV through PostgreSQL's `COPY … TO STDOUT`
+(or a SQLite cursor in chunks) straight into Polars, with times sent as epoch seconds and turned into the
+workspace's calendar days by Polars; writes go out through `BulkWriter` (`COPY` / `executemany`).
+
+The SQL is raw, so it names the active workspace explicitly (`current_workspace()` raises when none is active,
+as the tenant managers do).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import polars as pl
+from django.db import connection
+
+from guanxi.commerce.models import PAID_STATUSES, Order, OrderLine
+from guanxi.customers.models import Customer
+from guanxi.demo.bulk import BulkWriter
+from guanxi.insight.models import AnalyticsRun, CustomerScore, ScoreSnapshot
+from guanxi.workspaces.tenancy import current_time_zone, current_workspace
+
+FETCH_ROWS = 50_000  # rows per fetch on SQLite: bounded memory on the Python side
+
+_ORDER_SCHEMA = {"order_id": pl.Int64, "customer_id": pl.Int64, "placed": pl.Int64,
+                 "amount": pl.Float64, "refunded": pl.Float64}
+_COST_SCHEMA = {"order_id": pl.Int64, "cost": pl.Float64}
+_TRANSACTION_COLUMNS = ["customer_id", "date", "amount", "refunded", "cost"]
+
+
+def _epoch(column: str) -> str:
+    """SQL for a datetime column as whole seconds since 1970-01-01 UTC."""
+    if connection.vendor == "postgresql":
+        return f"CAST(EXTRACT(EPOCH FROM {column}) AS bigint)"
+    # %% because Django's SQLite cursor reads %s as a placeholder; the stored text is UTC.
+    return f"CAST(strftime('%%s', {column}) AS INTEGER)"
+
+
+def _float(column: str) -> str:
+    return f"CAST({column} AS {'double precision' if connection.vendor == 'postgresql' else 'REAL'})"
+
+
+def select_frame(sql: str, params: list, schema: dict) -> pl.DataFrame:
+    """The rows of `sql` as a frame with `schema` (column names and Polars types, in the SELECT's order)."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            buffer = io.BytesIO()
+            with cursor.cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)", params) as copy:
+                for block in copy:
+                    buffer.write(block)
+            if not buffer.tell():
+                return pl.DataFrame(schema=schema)
+            buffer.seek(0)
+            return pl.read_csv(buffer, has_header=False, new_columns=list(schema), schema=schema)
+        cursor.execute(sql, params)
+        chunks = []
+        while rows := cursor.fetchmany(FETCH_ROWS):
+            chunks.append(pl.DataFrame(rows, schema=schema, orient="row"))
+        return pl.concat(chunks) if chunks else pl.DataFrame(schema=schema)
+
+
+def _table(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def paid_order_frame() -> pl.DataFrame:
+    """The active workspace's paid orders as a transaction frame (see `guanxi.analytics.frames`).
+
+    Columns: customer_id, date (calendar day the order was placed, workspace time zone), amount (paid),
+    refunded, cost (sum of the lines' known unit cost × quantity; 0 when unknown). Merged-away customers' orders
+    have moved to the customer they now belong to, so they need no special case.
+    """
+    workspace_id = current_workspace().pk
+    statuses = sorted(PAID_STATUSES)
+    marks = ", ".join(["%s"] * len(statuses))
+    orders = select_frame(
+        f"SELECT id, customer_id, {_epoch('placed_at')}, {_float('paid_amount')}, {_float('refunded_amount')} "
+        f"FROM {_table(Order)} WHERE workspace_id = %s AND status IN ({marks})",
+        [workspace_id, *statuses], _ORDER_SCHEMA,
+    )
+    # Lines of unpaid orders are summed too and dropped by the join: cheaper than joining orders in SQL.
+    costs = select_frame(
+        f"SELECT order_id, {_float('SUM(unit_cost * quantity)')} FROM {_table(OrderLine)} "
+        "WHERE workspace_id = %s AND unit_cost IS NOT NULL GROUP BY order_id",
+        [workspace_id], _COST_SCHEMA,
+    )
+    return (
+        orders.join(costs, on="order_id", how="left")
+        .with_columns(
+            pl.from_epoch("placed", time_unit="s").dt.replace_time_zone("UTC")
+            .dt.convert_time_zone(str(current_time_zone())).dt.date().alias("date"),
+            pl.col("cost").fill_null(0.0),
+        )
+        .select(_TRANSACTION_COLUMNS)
+    )
+
+
+def customer_ids() -> pl.Series:
+    """Ids of the active workspace's customers who have not been merged into another."""
+    frame = select_frame(
+        f"SELECT id FROM {_table(Customer)} WHERE workspace_id = %s AND merged_into_id IS NULL",
+        [current_workspace().pk], {"customer_id": pl.Int64},
+    )
+    return frame["customer_id"]
+
+
+def _rows(frame: pl.DataFrame, columns: dict[str, pl.Expr], constants: tuple):
+    """`frame` as tuples in the order of `columns`, each followed by `constants` (a generator)."""
+    return (row + constants for row in frame.select(**columns).iter_rows())
+
+
+def _score_columns(frame: pl.DataFrame) -> dict[str, pl.Expr]:
+    """CustomerScore fields as expressions over the analytics result frame (absent columns become null)."""
+    def col(name, dtype=pl.Float64):
+        return pl.col(name) if name in frame.columns else pl.lit(None, dtype=dtype)
+
+    def money(name):
+        return col(name).cast(pl.Float64).round(2)
+
+    return {
+        "customer_id": pl.col("customer_id"),
+        "recency_days": col("recency_days", pl.Int64).cast(pl.Int64),
+        "frequency": col("frequency", pl.Int64).fill_null(0).cast(pl.Int64),
+        "monetary": money("monetary").fill_null(0.0),
+        "rfm_r": col("r_score", pl.Int64).cast(pl.Int64),
+        "rfm_f": col("f_score", pl.Int64).cast(pl.Int64),
+        "rfm_m": col("m_score", pl.Int64).cast(pl.Int64),
+        "rfm_segment": col("rfm_segment", pl.Utf8).fill_null(""),
+        "value_class": col("value_class", pl.Utf8).fill_null(""),
+        "value_tier": col("value_tier", pl.Utf8).fill_null(""),
+        "gross_profit": money("gross_profit").fill_null(0.0),
+        "lifecycle_stage": col("lifecycle_stage", pl.Utf8).fill_null(""),
+        "p_alive": col("p_alive"),
+        "buy_again": col("buy_again"),
+        "expected_purchases_90d": col("expected_purchases_90d"),
+        "expected_order_value": money("expected_order_value"),
+        "clv": money("clv"),
+        "churn_risk": col("churn_risk", pl.Utf8).fill_null(""),
+    }
+
+
+def scores_replace(frame: pl.DataFrame, *, run: AnalyticsRun, day: dt.date) -> None:
+    """Replace the active workspace's scores and `day`'s snapshot with `frame`, and sync each customer's stage.
+
+    `frame` is `customer_insight(...).customers`. The caller holds the transaction: a failure leaves the
+    previous scores in place.
+    """
+    workspace_id = current_workspace().pk
+    writer = BulkWriter()
+    as_of = writer.format_ts(int(run.as_of.timestamp()))
+    CustomerScore.objects.all().delete()
+    ScoreSnapshot.objects.filter(as_of=day).delete()
+    columns = _score_columns(frame)
+    writer.insert(CustomerScore, [*columns, "workspace_id", "run_id", "as_of"],
+                  _rows(frame, columns, (workspace_id, run.pk, as_of)))
+    snapshot = {name: columns[name] for name in ("customer_id", "lifecycle_stage", "rfm_segment", "value_class",
+                                                 "clv")}
+    writer.insert(ScoreSnapshot, [*snapshot, "workspace_id", "run_id", "as_of"],
+                  _rows(frame, snapshot, (workspace_id, run.pk, day.isoformat())))
+    customers, scores = _table(Customer), _table(CustomerScore)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {customers} SET lifecycle_stage = s.lifecycle_stage FROM {scores} AS s "
+            f"WHERE s.workspace_id = %s AND s.customer_id = {customers}.id AND s.lifecycle_stage <> '' "
+            f"AND {customers}.lifecycle_stage <> s.lifecycle_stage",
+            [workspace_id],
+        )
+    writer.analyze_if_grown({CustomerScore: len(frame), ScoreSnapshot: len(frame)})
