@@ -1,0 +1,278 @@
+"""The columnar fast path (guanxi.imports.columnar) against the exact per-row path: the same files into two
+workspaces, one with the fast path and one without, must give the same database contents and the same summary;
+files with cells only the exact reader may read must not take the fast path at all."""
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+from guanxi.commerce.models import Order
+from guanxi.customers.identity import normalize_email
+from guanxi.customers.models import Customer, Identity
+from guanxi.imports import buyer_keys, columnar, services
+from guanxi.imports.services import orders_import
+from guanxi.workspaces import tenancy
+from guanxi.workspaces.models import Platform
+from guanxi.workspaces.services import store_create, workspace_create
+
+TAOBAO = Path(__file__).parent / "data" / "imports" / "ExportOrderList_sample.csv"
+ORDER_FIELDS = ("number", "status", "currency", "goods_amount", "shipping_amount", "discount_amount", "paid_amount",
+                "refunded_amount", "placed_at", "paid_at", "shipped_at", "completed_at", "closed_at",
+                "receiver_name", "receiver_phone", "receiver_address", "buyer_message")
+
+
+def _taobao_records():
+    with open(TAOBAO, encoding="gb18030", newline="") as handle:
+        header, *rows = list(csv.reader(handle))
+    return header, rows
+
+
+def _write(tmp_path, name, header, rows, encoding="gb18030"):
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    writer.writerows(rows)
+    path = tmp_path / name
+    path.write_text(buffer.getvalue(), encoding=encoding, newline="")
+    return path
+
+
+def _contents(workspace):
+    """Everything an import wrote into `workspace`, without ids: customers by their identities, and each order
+    with its buyer's identities and its shipments."""
+    with tenancy.active(workspace):
+        identities = {}
+        for customer_id, kind, value, tail, store_id in Identity.objects.values_list(
+                "customer_id", "kind", "value", "tail", "store_id"):
+            identities.setdefault(customer_id, set()).add((kind, value, tail, store_id is not None))
+        buyer = {pk: frozenset(keys) for pk, keys in identities.items()}
+        customers = sorted((buyer.get(c.pk, frozenset()), c.name, c.name_key, c.display_phone, c.address, c.country,
+                            c.lifecycle_stage) for c in Customer.objects.all())
+        orders = sorted(
+            (tuple(getattr(o, field) for field in ORDER_FIELDS), buyer.get(o.customer_id),
+             sorted((s.carrier, s.tracking_number, s.status, s.shipped_at, s.delivered_at) for s in o.shipments.all()),
+             sorted((line.title, line.quantity, line.unit_price, line.amount) for line in o.lines.all()))
+            for o in Order.objects.prefetch_related("shipments", "lines"))
+    return customers, orders
+
+
+@pytest.fixture
+def twin(db):
+    """A second workspace like the `workspace` fixture's, for the exact path's copy."""
+    return workspace_create(slug="twin", name="Twin", time_zone="Asia/Shanghai")
+
+
+@pytest.fixture
+def fast_batches(monkeypatch):
+    """Counts the batches the fast path wrote."""
+    written = []
+    original = services._Engine.fast_chunk
+
+    def counted(engine, batch):
+        done = original(engine, batch)
+        written.append(done)
+        return done
+
+    monkeypatch.setattr(services._Engine, "fast_chunk", counted)
+    return written
+
+
+def _both_ways(monkeypatch, workspace, twin, path, *, fmt="taobao", platform=Platform.TAOBAO, imports=1):
+    """Import `path` (`imports` times) with the fast path into `workspace` and without it into `twin`; return
+    both summaries and contents."""
+    summaries = []
+    for target, fast in ((workspace, True), (twin, False)):
+        with tenancy.active(target), monkeypatch.context() as patch:
+            if not fast:
+                patch.setattr(columnar, "plan_for", lambda opened: None)
+            store = store_create(workspace=target, name="Shop", platform=platform, currency="CNY")
+            for _ in range(imports):
+                result = orders_import(workspace=target, store=store, path=path, fmt=fmt)
+            summaries.append(result.as_json())
+    return summaries, _contents(workspace), _contents(twin)
+
+
+def test_the_taobao_sample_takes_the_fast_path_and_stores_what_the_exact_path_stores(
+        monkeypatch, workspace, twin, fast_batches):
+    (fast, exact), fast_rows, exact_rows = _both_ways(monkeypatch, workspace, twin, TAOBAO)
+    assert fast_batches == [True]
+    assert fast == exact
+    assert fast_rows == exact_rows
+    assert len(fast_rows[1]) == fast["orders_created"] > 0
+
+
+def test_batches_and_chunks_smaller_than_the_file_give_the_same_contents(monkeypatch, workspace, twin, fast_batches):
+    monkeypatch.setattr(columnar, "BATCH_LINES", 8)
+    monkeypatch.setattr(services, "CHUNK", 4)
+    (fast, exact), fast_rows, exact_rows = _both_ways(monkeypatch, workspace, twin, TAOBAO)
+    assert len(fast_batches) > 3 and all(fast_batches)
+    assert (fast, fast_rows) == (exact, exact_rows)
+
+
+def _tricky(header, rows):
+    """Cells the fast path reads itself although they are not in their plainest form."""
+    col = header.index
+    rows[0][col("买家实际支付金额")] = "129"
+    rows[1][col("买家实际支付金额")] = "129.5"
+    rows[2][col("买家应付邮费")] = ""
+    rows[3][col("订单编号")] = "  " + rows[3][col("订单编号")] + " "
+    rows[4][col("联系手机")] = " '138 1234 5678"
+    rows[5][col("订单创建时间")] = "2023/7/2 9:05"
+    rows[6][col("订单创建时间")] = "1988-06-01 10:00:00"  # China kept summer time then: UTC+9
+    rows[7][col("收货地址")] = "浙江省 杭州市 西湖区 文三路1号（310000） "
+    rows[8][col("收货地址")] = "浙江省 杭州市 西湖区 文三路2号(３１００００)"
+    rows[9][col("联系手机")] = "138****5678"
+    rows[10][col("买家支付宝账号")] = "  Mei.Wang@Example.COM "
+    rows[11][col("订单状态")] = " 交易关闭 "
+    rows[12][col("买家留言")] = "  请尽快发货\n谢谢  "
+    rows[13][col("买家会员名")] = "=SUM(A1)"
+    rows[14][col("退款金额")] = "'10.00"
+    return rows
+
+
+def test_tricky_cells_take_the_fast_path_and_store_what_the_exact_path_stores(
+        monkeypatch, workspace, twin, fast_batches, tmp_path):
+    header, rows = _taobao_records()
+    path = _write(tmp_path, "tricky.csv", header, _tricky(header, rows))
+    (fast, exact), fast_rows, exact_rows = _both_ways(monkeypatch, workspace, twin, path)
+    assert fast_batches == [True]
+    assert (fast, fast_rows) == (exact, exact_rows)
+
+
+@pytest.mark.parametrize("column, value", [
+    ("收货人姓名", "王\x1c芳"),  # a space to Python, not to Polars
+    ("买家实际支付金额", "1,299.00"),
+    ("买家实际支付金额", "¥129.00"),
+    ("买家实际支付金额", "129.005"),  # rounds: the exact reader's Decimal decides
+    ("订单创建时间", "2023-07-12T10:23"),
+    ("订单创建时间", "2023-02-30 10:00:00"),
+    ("订单创建时间", "0000-01-01 10:00:00"),
+    ("订单状态", "已评价"),
+])
+def test_a_cell_only_the_exact_reader_may_read_sends_the_file_there(
+        monkeypatch, workspace, twin, fast_batches, tmp_path, column, value):
+    header, rows = _taobao_records()
+    rows[5][header.index(column)] = value
+    path = _write(tmp_path, "odd.csv", header, rows)
+    outcomes = []
+    for target, fast in ((workspace, True), (twin, False)):
+        with tenancy.active(target), monkeypatch.context() as patch:
+            if not fast:
+                patch.setattr(columnar, "plan_for", lambda opened: None)
+            store = store_create(workspace=target, name="Shop", platform=Platform.TAOBAO, currency="CNY")
+            try:
+                outcomes.append(orders_import(workspace=target, store=store, path=path, fmt="taobao").as_json())
+            except services.ImportFailed as failed:
+                outcomes.append(str(failed))
+    assert fast_batches == [] or fast_batches == [False]
+    assert outcomes[0] == outcomes[1]
+    assert _contents(workspace) == _contents(twin)
+
+
+def test_a_repeated_order_number_is_left_to_the_exact_path(monkeypatch, workspace, twin, fast_batches, tmp_path):
+    header, rows = _taobao_records()
+    changed = list(rows[0])
+    changed[header.index("订单状态")] = "交易关闭"
+    path = _write(tmp_path, "repeat.csv", header, [*rows, changed])
+    (fast, exact), fast_rows, exact_rows = _both_ways(monkeypatch, workspace, twin, path)
+    assert fast_batches == []
+    assert (fast, fast_rows) == (exact, exact_rows)
+
+
+def test_reimport_and_overlap_go_to_the_exact_path_and_change_nothing(monkeypatch, workspace, twin, fast_batches):
+    (fast, exact), fast_rows, exact_rows = _both_ways(monkeypatch, workspace, twin, TAOBAO, imports=2)
+    assert fast_batches == [True, False]  # the first import's batch; the second finds its orders in the store
+    assert fast["orders_created"] == 0 and fast["orders_unchanged"] == fast["rows"] > 0
+    assert (fast, fast_rows) == (exact, exact_rows)
+
+
+GENERIC_HEADER = ["order_number", "customer_id", "customer_name", "phone", "email", "created", "paid", "status",
+                  "amount", "refunded"]
+
+
+def _generic_rows():
+    rows = []
+    for n in range(12):
+        status = ["completed", "paid", "closed", "pending_payment"][n % 4]
+        rows.append([f"G{n}", f"C{n % 5}", f"买家{n % 5}", f"1390000{n % 5:04d}", f"c{n % 5}@example.com",
+                     f"2023-07-{n + 1:02d} 10:00:00", "" if status in ("closed", "pending_payment") else
+                     f"2023-07-{n + 1:02d} 10:30:00", status, f"{100 + n}.00", "0.00"])
+    return rows
+
+
+def test_generic_batches_keep_an_orders_consecutive_rows_together(monkeypatch, workspace, twin, fast_batches,
+                                                                   tmp_path):
+    monkeypatch.setattr(columnar, "BATCH_LINES", 4)
+    monkeypatch.setattr(services, "CHUNK", 2)
+    rows = _generic_rows()
+    repeat = list(rows[3])
+    repeat[GENERIC_HEADER.index("status")] = "closed"  # a second row of G3: the generic reader keeps the first
+    rows.insert(4, repeat)
+    path = _write(tmp_path, "generic.csv", GENERIC_HEADER, rows, encoding="utf-8")
+    (fast, exact), fast_rows, exact_rows = _both_ways(monkeypatch, workspace, twin, path, fmt="generic",
+                                                      platform=Platform.OWN_SITE)
+    assert fast_batches == []  # G0–G3 plus G3 again: a repeated number, so the batch is not parsed
+    assert (fast, fast_rows) == (exact, exact_rows)
+    with tenancy.active(workspace):
+        assert Order.objects.get(number="G3").status == "pending_payment"  # the first row's, not "closed"
+
+
+def test_a_generic_file_takes_the_fast_path_in_several_batches(monkeypatch, workspace, twin, fast_batches, tmp_path):
+    monkeypatch.setattr(columnar, "BATCH_LINES", 4)
+    monkeypatch.setattr(services, "CHUNK", 2)
+    path = _write(tmp_path, "generic.csv", GENERIC_HEADER, _generic_rows(), encoding="utf-8")
+    (fast, exact), fast_rows, exact_rows = _both_ways(monkeypatch, workspace, twin, path, fmt="generic",
+                                                      platform=Platform.OWN_SITE)
+    assert fast_batches == [True, True, True]
+    assert (fast, fast_rows) == (exact, exact_rows)
+    assert fast["customers_created"] == 5
+
+
+def test_a_broken_record_after_fast_batches_fails_as_on_the_exact_path(monkeypatch, workspace, twin, fast_batches,
+                                                                       tmp_path):
+    monkeypatch.setattr(columnar, "BATCH_LINES", 4)
+    monkeypatch.setattr(services, "CHUNK", 2)
+    path = _write(tmp_path, "generic.csv", GENERIC_HEADER, _generic_rows(), encoding="utf-8")
+    path.write_text(path.read_text(encoding="utf-8") + 'G99,C1,"unterminated,1390000000,x@y.com\n',
+                    encoding="utf-8")
+    failures = []
+    for target, fast in ((workspace, True), (twin, False)):
+        with tenancy.active(target), monkeypatch.context() as patch:
+            if not fast:
+                patch.setattr(columnar, "plan_for", lambda opened: None)
+            store = store_create(workspace=target, name="Shop", platform=Platform.OWN_SITE)
+            with pytest.raises(services.ImportFailed, match=r"line 14, column -: broken CSV quoting") as failed:
+                orders_import(workspace=target, store=store, path=path, fmt="generic")
+            failures.append(failed.value.result.as_json())
+            assert Order.objects.count() == 0 and Customer.objects.count() == 0
+    assert fast_batches == [True, True]  # the third batch ends at the broken record: the exact path reads it
+    assert failures[0] == failures[1]
+
+
+TRICKY_EMAILS = [
+    "mei@example.com", "Mei.Wang@Example.COM", "a+b@sub.example.co", "a_b-c@ex-ample.io", "x@localhost",
+    "a..b@example.com", ".a@example.com", "a.@example.com", "a@-example.com", "a@example-.com", "a@example.c",
+    "a@example.c0m", "a@[127.0.0.1]", "mei.müller@example.de", "mei@例え.jp", '"quoted"@example.com',
+    "a@b@example.com", "a@example..com", "a@example.com.", " a@example.com ", "a b@example.com",
+    "x" * 250 + "@example.com", "a@" + "b" * 64 + ".com", "a@xn--80ak6aa92e.com", "1@2.34", "a@b.co-m",
+]
+
+
+@pytest.mark.parametrize("email", TRICKY_EMAILS)
+def test_the_plain_email_shortcut_accepts_only_what_djangos_validator_accepts(email):
+    value = email.strip().lower()
+    if buyer_keys._PLAIN_EMAIL.fullmatch(value):
+        validate_email(value)  # raises if the shortcut let through an address the validator refuses
+
+
+@pytest.mark.parametrize("email", TRICKY_EMAILS)
+def test_email_keys_are_what_normalize_email_alone_gives(email):
+    try:
+        expected = normalize_email(email)
+    except ValidationError:
+        expected = email.strip().lower()[:255] if buyer_keys._LOOSE_EMAIL.fullmatch(email.strip()) else None
+    assert buyer_keys.email_key(email) == expected
