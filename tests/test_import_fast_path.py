@@ -88,7 +88,7 @@ def _both_ways(monkeypatch, workspace, twin, path, *, fmt="taobao", platform=Pla
     for target, fast in ((workspace, True), (twin, False)):
         with tenancy.active(target), monkeypatch.context() as patch:
             if not fast:
-                patch.setattr(columnar, "plan_for", lambda opened: None)
+                patch.setattr(columnar, "plan_for", lambda opened, store_id: None)
             store = store_create(workspace=target, name="Shop", platform=platform, currency="CNY")
             for _ in range(imports):
                 result = orders_import(workspace=target, store=store, path=path, fmt=fmt)
@@ -162,7 +162,7 @@ def test_a_cell_only_the_exact_reader_may_read_sends_the_file_there(
     for target, fast in ((workspace, True), (twin, False)):
         with tenancy.active(target), monkeypatch.context() as patch:
             if not fast:
-                patch.setattr(columnar, "plan_for", lambda opened: None)
+                patch.setattr(columnar, "plan_for", lambda opened, store_id: None)
             store = store_create(workspace=target, name="Shop", platform=Platform.TAOBAO, currency="CNY")
             try:
                 outcomes.append(orders_import(workspace=target, store=store, path=path, fmt="taobao").as_json())
@@ -243,7 +243,7 @@ def test_a_broken_record_after_fast_batches_fails_as_on_the_exact_path(monkeypat
     for target, fast in ((workspace, True), (twin, False)):
         with tenancy.active(target), monkeypatch.context() as patch:
             if not fast:
-                patch.setattr(columnar, "plan_for", lambda opened: None)
+                patch.setattr(columnar, "plan_for", lambda opened, store_id: None)
             store = store_create(workspace=target, name="Shop", platform=Platform.OWN_SITE)
             with pytest.raises(services.ImportFailed, match=r"line 14, column -: broken CSV quoting") as failed:
                 orders_import(workspace=target, store=store, path=path, fmt="generic")
@@ -276,3 +276,26 @@ def test_email_keys_are_what_normalize_email_alone_gives(email):
     except ValidationError:
         expected = email.strip().lower()[:255] if buyer_keys._LOOSE_EMAIL.fullmatch(email.strip()) else None
     assert buyer_keys.email_key(email) == expected
+
+
+def test_buyer_keys_of_columns_are_buyer_keys_row_by_row():
+    import polars as pl
+
+    phones = ["13812345678", "'138 1234 5678", "+86 138-1234-5678", "008613812345678", "138****5678", "",
+              "0571-88881234", "10000000000", "12345", "１３８１２３４５６７８", "  13912345678 ", "xxx13812345678",
+              "+1 415 555 2671", "13012345678", "13012345679"]
+    emails = ["", "Mei@Example.com", "mei.müller@example.de", "j***@example.com", "a..b@example.com", " A@B.CO ",
+              "x" * 250 + "@example.com", "not an email", "ΣΑΣ@example.gr", "a@b.c", "ok@example.com", "",
+              "İ@example.com", "a@localhost", "q@q.qq"]
+    alipays = ["13812345678", "mei@example.com", "", "  ", "MEI@EXAMPLE.COM", "138****5678", "ÄLI@example.com",
+               "13912345678", "nick", "xx", "+86 13812345678", "", "0086 139 1234 5678", "A" * 300, "b"]
+    members = ["tb1", "", "tb3", "", "x" * 300, "tb1", "", "", "tb9", "", "", "", "m", "", "n"]
+    names = ["王芳", "", "李", "", "", "", "Mei", "", "", "", "", "", "", "", ""]
+    numbers = [f"N{i}" for i in range(len(phones))]
+    columns = dict(email=emails, phone=phones, alipay=alipays, member_id=members, name=names, number=numbers)
+    for kind in ("buyer_nick", "buyer_id"):
+        expected = [buyer_keys.buyer_keys(**{k: v[i] for k, v in columns.items()}, member_kind=kind, store_id=7)
+                    for i in range(len(phones))]
+        got = buyer_keys.buyer_keys_of_columns(**{k: pl.Series(v, dtype=pl.String) for k, v in columns.items()},
+                                               member_kind=kind, store_id=7)
+        assert got == expected

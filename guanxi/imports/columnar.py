@@ -20,10 +20,11 @@ from typing import Iterator
 import polars as pl
 
 from guanxi.commerce.models import OrderStatus
+from guanxi.imports.buyer_keys import Key, buyer_keys_of_columns
 from guanxi.imports.readers import (GENERIC_REQUIRED, MONEY_STATUSES, TAOBAO_REQUIRED, TAOBAO_STATUS, OpenedFile,
                                     RowError, _Columns, clean, split_postal_code)
 
-BATCH_LINES = 50_000  # records per batch: large enough to amortise Polars' per-call cost, small for flat memory
+BATCH_LINES = 10_000  # records per batch: enough to amortise Polars' per-call cost; three in flight ≈ 100 MB
 # Python's str.isspace (behind clean, strip and re's \s) counts U+001C–U+001F as spaces; Rust's regex \s and
 # Polars' strip do not. A batch holding one of them goes to the exact reader.
 _PY_ONLY_SPACE = "[\x1c-\x1f]"
@@ -44,7 +45,7 @@ class Batch:
     receiver_phone, receiver_address, buyer_message, carrier, tracking (empty when there is no shipment)."""
 
     frame: pl.DataFrame
-    member_kind: str
+    keys: list[list[Key]]  # each order's buyer keys (buyer_keys.buyer_keys)
     lines: int
 
 
@@ -55,8 +56,8 @@ class _Unfit(Exception):
 class Plan:
     """How to read one file's batches: the column positions and the time zone."""
 
-    def __init__(self, opened: OpenedFile, cols: _Columns):
-        self.fmt, self.tz = opened.format, opened.tz
+    def __init__(self, opened: OpenedFile, cols: _Columns, *, store_id: int):
+        self.fmt, self.tz, self.store_id = opened.format, opened.tz, store_id
         self.index, self.width = cols.index, len(opened.header)
         self._offsets: dict[dt.datetime, int] = {}  # local hour → UTC offset in µs (at most one per hour of data)
 
@@ -75,7 +76,13 @@ class Plan:
             return None
         if frame["number"].is_duplicated().any():
             return None  # a repeated number is an update within the file: the exact path decides which row wins
-        return Batch(frame=frame, lines=len(records), member_kind="buyer_nick" if self.fmt == "taobao" else "buyer_id")
+        return Batch(frame=frame, keys=self._keys(frame), lines=len(records))
+
+    def _keys(self, frame: pl.DataFrame) -> list[list[Key]]:
+        return buyer_keys_of_columns(
+            email=frame["email"], phone=frame["phone"], alipay=frame["alipay"], member_id=frame["member_id"],
+            name=frame["name"], number=frame["number"], store_id=self.store_id,
+            member_kind="buyer_nick" if self.fmt == "taobao" else "buyer_id")
 
     # -- formats ------------------------------------------------------------------------------------------------
     def _taobao(self, raw: dict[int, pl.Series], n: int) -> pl.DataFrame:
@@ -204,18 +211,18 @@ def _without_postal_code(addresses: pl.Series) -> pl.Series:
     return stripped.scatter(other, [split_postal_code(a)[0] for a in addresses.gather(other).to_list()])
 
 
-def plan_for(opened: OpenedFile) -> Plan | None:
+def plan_for(opened: OpenedFile, *, store_id: int) -> Plan | None:
     """The fast path's plan for this file, or None for formats and layouts only the exact reader takes (Shopify,
     CDNOW, a Taobao item report, generic files with order lines). RowError for a missing required column, as the
     exact reader raises it."""
     if opened.format == "taobao" and not opened.items_path:
         return Plan(opened, _Columns(opened.path, opened.header, TAOBAO_REQUIRED, fmt="Taobao order report",
-                                     column_map=opened.column_map))
+                                     column_map=opened.column_map), store_id=store_id)
     if opened.format == "generic":
         cols = _Columns(opened.path, opened.header, GENERIC_REQUIRED, fmt="generic", column_map=opened.column_map,
                         lower=True)
         if not any(cols.has(name) for name in GENERIC_LINE_COLUMNS):
-            return Plan(opened, cols)
+            return Plan(opened, cols, store_id=store_id)
     return None
 
 

@@ -9,6 +9,7 @@ left alone, so importing the same file twice changes nothing.
 
 from __future__ import annotations
 
+import concurrent.futures
 import csv
 import dataclasses
 import datetime as dt
@@ -278,24 +279,16 @@ class _Engine:
         frame = batch.frame
         if lookups.any_order_numbered(store_id=self.store.pk, numbers=frame["number"].to_list()):
             return False
-        values = {name: frame[name].to_list() for name in ("email", "phone", "alipay", "member_id", "name", "number",
-                                                           "receiver_address")}
-        kind, store_id = batch.member_kind, self.store.pk
-        row_keys = [buyer_keys(email=email, phone=phone, alipay=alipay, member_id=member_id, member_kind=kind,
-                               name=name, number=number, store_id=store_id)
-                    for email, phone, alipay, member_id, name, number in zip(
-                        values["email"], values["phone"], values["alipay"], values["member_id"], values["name"],
-                        values["number"])]
-        self._lookup({key for keys in row_keys for key in keys})  # one round of queries for the whole batch
+        self._lookup({key for keys in batch.keys for key in keys})  # one round of queries for the whole batch
+        names, phones, addresses = (frame[name].to_list() for name in ("name", "phone", "receiver_address"))
 
         def buyer(i: int) -> tuple[str, str, str]:
-            phone = values["phone"][i]
-            masked = phone if phone and is_masked(phone) else ""
-            return values["name"][i][:200], masked[:32], values["receiver_address"][i][:300]
+            masked = phones[i] if phones[i] and is_masked(phones[i]) else ""
+            return names[i][:200], masked[:32], addresses[i][:300]
 
         customer_ids: list[int] = []
-        for start in range(0, len(row_keys), CHUNK):
-            customer_ids += self._customers(row_keys[start:start + CHUNK], lambda i, start=start: buyer(start + i))
+        for start in range(0, len(frame), CHUNK):
+            customer_ids += self._customers(batch.keys[start:start + CHUNK], lambda i, start=start: buyer(start + i))
         self._write_orders(frame, customer_ids)
         self.result.rows += len(frame)
         self.result.orders_created += len(frame)
@@ -340,20 +333,33 @@ def _fast_then_exact(opened: OpenedFile, engine: _Engine, progress) -> Iterator[
     """Batches of the file through the columnar fast path while each one qualifies (columnar.Plan.parse) and
     holds only new orders; from the first that does not, the rest of the file as the exact reader's rows (and
     errors) for the caller's chunks. The hand-over is at an order boundary with no error seen yet, so the exact
-    reader starts in the state it would have been in anyway."""
-    plan = columnar.plan_for(opened)
+    reader starts in the state it would have been in anyway.
+
+    A worker thread parses the next batch while this one is written: the writes mostly wait for the database,
+    which frees the interpreter for the parsing (Polars also releases it)."""
+    plan = columnar.plan_for(opened, store_id=engine.store.pk)
     if plan is None:
         yield from opened.rows
         return
     batches = columnar.Batches(opened.lines, size=columnar.BATCH_LINES,
                                number_at=plan.index["order_number"] if opened.format == "generic" else None)
-    while (records := batches.take()) or batches.error is not None:
-        batch = plan.parse(records) if batches.error is None else None
-        if batch is None or not engine.fast_chunk(batch):
-            yield from opened.read(itertools.chain(records, batches.rest()))
-            return
-        if progress:
-            progress(batch.lines)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-parse") as parser:
+        ahead: tuple[list, concurrent.futures.Future] | None = None  # records read, and their parsing
+        while True:
+            records = batches.take()
+            parsing = parser.submit(plan.parse, records) if records and batches.error is None else None
+            if ahead is not None:
+                previous, parsed = ahead
+                batch = parsed.result()
+                if batch is None or not engine.fast_chunk(batch):
+                    yield from opened.read(itertools.chain(previous, records, batches.rest()))
+                    return
+                if progress:
+                    progress(batch.lines)
+            if parsing is None:  # the end of the file, or a record only the exact reader may report
+                yield from opened.read(itertools.chain(records, batches.rest()))
+                return
+            ahead = records, parsing
 
 
 def orders_import(*, workspace: Workspace, store: Store, path: str | Path, items_path: str | Path | None = None,
