@@ -118,6 +118,10 @@ class BGNBDModel:
         """`expected_purchases` for several horizons: shape (customers, horizons)."""
         return np.column_stack([self.expected_purchases(data, t) for t in horizons])
 
+    def predict(self, data: SummaryLike, horizons) -> tuple[np.ndarray, np.ndarray]:
+        """(P(alive), expected purchases for each horizon — shape (customers, horizons)), as the Pareto/NBD's."""
+        return self.p_alive(data), self.expected_purchases_many(data, horizons)
+
     def p_purchase(self, data: SummaryLike, t: float) -> np.ndarray:
         """P(at least one purchase in (T, T+t] | x, t_x, T) = P(alive) · (1 − ((α+T)/(α+T+t))^(r+x)).
 

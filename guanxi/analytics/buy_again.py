@@ -32,7 +32,8 @@ alone / BG/NBD E[X] / Pareto/NBD E[X] / this score): calibration to 1997-06-30: 
 1998-03-31: 0.828 / 0.834 / 0.838 / 0.837. The tests in ``tests/analytics`` re-measure these.
 
 **Fallbacks.** When first-order values do not vary (one product at one price) the covariate is dropped; when
-the covariate model fails to converge the plain Pareto/NBD is used. Below the minimum number of repeat customers
+the covariate model fails to converge the plain Pareto/NBD is used. When customers' dropout rates look all alike
+(`HomogeneousDropoutError`) no Pareto/NBD can be fitted and `customer_insight` predicts with the BG/NBD. Below the minimum number of repeat customers
 `fit_buy_again` raises `InsufficientDataError` like the other models (use RFM recency then).
 """
 
@@ -43,7 +44,7 @@ import dataclasses
 import numpy as np
 
 from guanxi.analytics._data import SummaryLike, columns
-from guanxi.analytics.errors import ConvergenceError, SchemaError
+from guanxi.analytics.errors import ConvergenceError, HomogeneousDropoutError, SchemaError
 from guanxi.analytics.fitting import MIN_REPEAT_CUSTOMERS
 from guanxi.analytics.pareto_nbd import ParetoNBDModel, fit_pareto_nbd
 from guanxi.analytics.summary import FIRST_VALUE
@@ -120,6 +121,8 @@ def fit_buy_again(
                 initial=initial,
             )
             return BuyAgainModel(model, "pareto_nbd+first_value")
+        except HomogeneousDropoutError:
+            raise  # the plain model would climb the same ridge
         except (SchemaError, ConvergenceError):
             pass
     model = fit_pareto_nbd(prepared, time_unit=time_unit, min_repeat_customers=min_repeat_customers, initial=initial)

@@ -34,3 +34,9 @@ class ConvergenceError(AnalyticsError):
     def __init__(self, message: str, *, report) -> None:
         super().__init__(message)
         self.report = report
+
+
+class HomogeneousDropoutError(ConvergenceError):
+    """The Pareto/NBD fit was abandoned because every customer seems to drop out at the same rate: its dropout
+    shape ``s`` kept growing (with ``beta`` in step), a ridge with no maximum. Any Pareto/NBD variant fitted to
+    the same customers would run up the same ridge, so callers skip them and use another purchase model."""

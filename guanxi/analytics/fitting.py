@@ -134,12 +134,14 @@ def maximize_log_likelihood(
     customers: int,
     repeat_customers: int,
     positive: np.ndarray | None = None,
+    give_up: Callable[[np.ndarray], None] | None = None,
 ) -> tuple[np.ndarray, FitReport]:
     """Maximise Σ weights · loglik(θ); return θ̂ and a `FitReport`.
 
     ``loglik(theta, gradient)`` returns per-row log-likelihoods (shape (rows,)) and, if ``gradient``, their
     derivatives (shape (rows, len(theta))). Parameters flagged in ``positive`` (default: all) are optimised as
-    log θ; the others (covariate coefficients) as they are.
+    log θ; the others (covariate coefficients) as they are. ``give_up(theta)`` is called after every iteration
+    and may raise (e.g. `HomogeneousDropoutError`) to abandon a fit that is heading nowhere.
     """
     started = time.perf_counter()
     initial = np.asarray(initial, dtype=float)
@@ -176,7 +178,8 @@ def maximize_log_likelihood(
         warnings.simplefilter("ignore", RuntimeWarning)
         # BFGS rather than L-BFGS-B: with a handful of parameters its dense update is trivial, and it makes no
         # BLAS calls whose thread pool would compete with other work for the cores.
-        result = optimize.minimize(objective, phi0, jac=True, method="BFGS", options={"maxiter": 1000, "gtol": 1e-6})
+        result = optimize.minimize(objective, phi0, jac=True, method="BFGS", options={"maxiter": 1000, "gtol": 1e-6},
+                                   callback=None if give_up is None else lambda phi: give_up(to_theta(phi)))
     phi_hat = result.x
     iterations = int(result.nit)
     at_edge = positive & (np.abs(phi_hat) > _LOG_LIMIT * np.arctanh(_EDGE))

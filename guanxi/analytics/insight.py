@@ -20,7 +20,7 @@ import polars as pl
 from guanxi.analytics.bgnbd import BGNBDModel, fit_bgnbd
 from guanxi.analytics.buy_again import BuyAgainModel, fit_buy_again
 from guanxi.analytics.clv import ChurnBands, churn_risk_band, discounted_value, month_horizons
-from guanxi.analytics.errors import AnalyticsError
+from guanxi.analytics.errors import AnalyticsError, HomogeneousDropoutError
 from guanxi.analytics.fitting import MIN_REPEAT_CUSTOMERS
 from guanxi.analytics.frames import CUSTOMER, days_per_unit, prepare_transactions, to_date
 from guanxi.analytics.gamma_gamma import GammaGammaModel, fit_gamma_gamma
@@ -68,6 +68,7 @@ class InsightResult:
     pareto_nbd: ParetoNBDModel | None
     gamma_gamma: GammaGammaModel | None
     buy_again: BuyAgainModel | None
+    predictions_model: str | None  # "buy_again", "bgnbd" (no Pareto/NBD could be fitted) or None (RFM only)
     model_errors: dict[str, str]
     rfm_thresholds: RFMThresholds | None
     value_reference: ValueReference | None
@@ -107,6 +108,7 @@ class InsightResult:
                 if self.buy_again is None
                 else {"variant": self.buy_again.variant, **(model(self.buy_again.purchase_model) or {})},
             },
+            "predictions_model": self.predictions_model,
             "model_errors": dict(self.model_errors),
             "rfm_thresholds": self.rfm_thresholds.as_dict() if self.rfm_thresholds else None,
             "value_reference": self.value_reference.as_dict() if self.value_reference else None,
@@ -170,11 +172,14 @@ def customer_insight(
         fit_rows = summary.sample(n=settings.max_fit_customers, seed=settings.seed)
     errors: dict[str, str] = {}
 
+    last_error: dict[str, AnalyticsError] = {}
+
     def attempt(name: str, fit):
         try:
             result = fit()
         except AnalyticsError as exc:
             errors[name] = str(exc)
+            last_error[name] = exc
             result = None
         lap(name)
         return result
@@ -182,19 +187,27 @@ def customer_insight(
     options = {"time_unit": settings.time_unit, "min_repeat_customers": settings.min_repeat_customers}
     bgnbd = attempt("bgnbd", lambda: fit_bgnbd(fit_rows, **options))
     pareto = attempt("pareto_nbd", lambda: fit_pareto_nbd(fit_rows, **options))
+    pareto_error = last_error.get("pareto_nbd")
     spend = attempt("gamma_gamma", lambda: fit_gamma_gamma(fit_rows, min_repeat_customers=settings.min_repeat_customers))
-    buy_again = attempt(
-        "buy_again", lambda: fit_buy_again(fit_rows, **options, initial=pareto.params if pareto else None)
-    )
+    if isinstance(pareto_error, HomogeneousDropoutError):
+        errors["buy_again"] = str(pareto_error)  # its Pareto/NBD would climb the same ridge
+        buy_again = None
+    else:
+        buy_again = attempt(
+            "buy_again", lambda: fit_buy_again(fit_rows, **options, initial=pareto.params if pareto else None)
+        )
+    # Predictions come from the buy-again model; when no Pareto/NBD can be fitted, from the BG/NBD (its P(alive)
+    # is 1 for one-time buyers, but its expected purchases, which the scores below use, still rank them).
+    purchases = buy_again or bgnbd
 
     unit = days_per_unit(settings.time_unit)
     predictions: dict[str, np.ndarray] = {CUSTOMER: summary[CUSTOMER].to_numpy()}
     n = summary.height
-    if buy_again is not None:
+    if purchases is not None:
         # Every horizon in one pass: 30/90/365 days, the buy-again and churn horizons, and month ends for CLV.
         fixed = [30.0, 90.0, 365.0, float(settings.buy_again_days), float(settings.churn_horizon_days)]
         months = month_horizons(settings.time_unit, settings.clv_months)
-        p_alive, expected = buy_again.predict(summary, [d / unit for d in fixed] + months)
+        p_alive, expected = purchases.predict(summary, [d / unit for d in fixed] + months)
         churn = np.exp(-expected[:, 4])  # P(no purchase within the churn horizon)
         predictions.update(
             p_alive=p_alive,
@@ -208,7 +221,7 @@ def customer_insight(
     if spend is not None and spend.q > 1.0:
         order_value = spend.expected_order_value(summary)
         predictions["expected_order_value"] = order_value
-        if buy_again is not None:
+        if purchases is not None:
             predictions["clv"] = discounted_value(
                 expected[:, len(fixed) :],
                 order_value,
@@ -251,6 +264,7 @@ def customer_insight(
         pareto_nbd=pareto,
         gamma_gamma=spend,
         buy_again=buy_again,
+        predictions_model="buy_again" if buy_again else "bgnbd" if bgnbd else None,
         model_errors=errors,
         rfm_thresholds=thresholds,
         value_reference=reference,
