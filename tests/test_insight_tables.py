@@ -9,7 +9,7 @@ from guanxi.commerce.services import order_create, product_create
 from guanxi.customers.models import Customer
 from guanxi.customers.services import customer_create
 from guanxi.insight.models import AnalyticsRun, CustomerScore, ScoreSnapshot
-from guanxi.insight.tables import customer_ids, paid_order_frame, scores_replace
+from guanxi.insight.tables import customer_ids, paid_order_frame, paid_orders, scores_replace
 from guanxi.workspaces import tenancy
 from guanxi.workspaces.services import store_create
 
@@ -38,11 +38,17 @@ def test_paid_orders_arrive_as_local_days_with_their_cost_and_refunds(workspace,
         _order(rival, customer_create(name="外人"), "R1", "paid", dt.datetime(2026, 3, 1, tzinfo=SHANGHAI),
                paid="500")
 
-    frame = paid_order_frame().sort("date")
+    paid = paid_orders()
 
-    assert frame.to_dicts() == [
-        {"customer_id": wang.pk, "date": dt.date(2026, 3, 2), "amount": 160.0, "refunded": 0.0, "cost": 61.0},
-        {"customer_id": wang.pk, "date": dt.date(2026, 3, 5), "amount": 99.9, "refunded": 20.0, "cost": 0.0},
+    assert paid.transactions.sort("date").to_dicts() == [
+        {"customer_id": wang.pk, "store_id": store.pk, "date": dt.date(2026, 3, 2), "amount": 160.0,
+         "refunded": 0.0, "cost": 61.0},
+        {"customer_id": wang.pk, "store_id": store.pk, "date": dt.date(2026, 3, 5), "amount": 99.9,
+         "refunded": 20.0, "cost": 0.0},
+    ]
+    assert paid.lines.sort("product").to_dicts() == [
+        {"product": "TEA-1", "quantity": 2, "amount": 160.0, "cost": 61.0},
+        {"product": "X", "quantity": 1, "amount": 99.9, "cost": None},
     ]
 
 

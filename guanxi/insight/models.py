@@ -29,6 +29,9 @@ class AnalyticsRun(WorkspaceOwned):
     as_of = models.DateTimeField(_("as of"))
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
     summary = models.JSONField(default=dict, blank=True, help_text="Fitted parameters, counts per segment/stage.")
+    dashboard = models.JSONField(default=dict, blank=True,
+                                 help_text="KPI trends, cohorts, products, CLV bands and lifecycle flows "
+                                           "(guanxi.insight.reports), computed once per refresh.")
     error = models.TextField(blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

@@ -11,13 +11,11 @@ import datetime as dt
 import polars as pl
 from django.db.models import Count
 
-from guanxi.analytics import at_risk_customers, monthly_kpis, pareto_curve, top_share
+from guanxi.analytics import at_risk_customers, period_kpis
 from guanxi.insight.models import AnalyticsRun, CustomerScore
 from guanxi.insight.tables import paid_order_frame
-from guanxi.workspaces.tenancy import current_time_zone
 
 LIFECYCLE_FUNNEL = ("potential", "developing", "growing", "mature", "terminating", "lost")
-KPI_MONTHS = 12
 AT_RISK_LIMIT = 50
 
 
@@ -38,27 +36,18 @@ def rf_heatmap() -> list[list[int]]:
     return [[r - 1, f - 1, n] for r, f, n in rows]
 
 
-def profit_frame() -> pl.DataFrame:
-    """Every scored customer's gross profit, one streaming query."""
-    profits = CustomerScore.objects.order_by().values_list("customer_id", "gross_profit")
-    ids, values = [], []
-    for customer_id, profit in profits.iterator(chunk_size=20_000):
-        ids.append(customer_id)
-        values.append(float(profit))
-    return pl.DataFrame({"customer_id": ids, "gross_profit": values},
-                        schema={"customer_id": pl.Int64, "gross_profit": pl.Float64})
+def range_kpis(*, start: dt.date, end: dt.date, store_id: int | None = None) -> dict | None:
+    """`guanxi.analytics.period_kpis` over [start, end] (days in the workspace time zone), for one store or all.
 
-
-def monthly_kpi_rows(*, end: dt.date, months: int = KPI_MONTHS) -> list[dict]:
-    """`guanxi.analytics.monthly_kpis` over the `months` calendar months up to `end`, from the paid orders."""
-    start = (dt.date(end.year, end.month, 1) - dt.timedelta(days=31 * (months - 1))).replace(day=1)
+    This reads every paid order (the KPIs need each customer's history before the range), so it runs when
+    someone asks for a range, not on every dashboard view. None when there are no paid orders.
+    """
     frame = paid_order_frame()
+    if store_id is not None:
+        frame = frame.filter(pl.col("store_id") == store_id)
     if frame.is_empty():
-        return []
-    rows = monthly_kpis(frame, start=start, end=end).to_dicts()
-    for row in rows:
-        row["month"] = row["month"].strftime("%Y-%m")
-    return rows
+        return None
+    return period_kpis(frame, start=start, end=end)
 
 
 def insight_dashboard() -> dict:
@@ -66,21 +55,19 @@ def insight_dashboard() -> dict:
     run = latest_run()
     if run is None:
         return {"run": None}
-    profits = profit_frame()
-    curve = pareto_curve(profits, points=20)
     stages = _counts("lifecycle_stage")
-    end = run.as_of.astimezone(current_time_zone()).date()
     return {
         "run": run,
-        "customers": profits.height,
+        "customers": run.summary.get("customers", 0),
         "rf_heatmap": rf_heatmap(),
         "value_classes": _counts("value_class"),
         "rfm_segments": _counts("rfm_segment"),
         "lifecycle": [[stage, stages.get(stage, 0)] for stage in LIFECYCLE_FUNNEL if stage in stages]
         or list(stages.items()),
-        "pareto": [[round(x * 100, 1), round(y * 100, 1)] for x, y in curve.iter_rows()],
-        "top20_share": top_share(profits, 0.2) if profits.height else 0.0,
-        "kpis": monthly_kpi_rows(end=end),
+        "pareto": run.dashboard.get("pareto", []),
+        "top20_share": run.dashboard.get("top20_share", 0.0),
+        "kpis": run.dashboard.get("kpis", {}).get("all", []),
+        "reports": run.dashboard,
     }
 
 

@@ -16,7 +16,8 @@ from django.utils import timezone
 
 from guanxi.analytics import InsightSettings, customer_insight
 from guanxi.insight.models import AnalyticsRun
-from guanxi.insight.tables import customer_ids, paid_order_frame, scores_replace
+from guanxi.insight.reports import dashboard_figures
+from guanxi.insight.tables import customer_ids, paid_orders, previous_stages, product_titles, scores_replace
 from guanxi.workspaces.tenancy import current_time_zone, current_workspace
 
 log = logging.getLogger(__name__)
@@ -31,14 +32,15 @@ def _as_of_date(as_of: dt.date | dt.datetime | None) -> dt.date:
     return as_of
 
 
-def insight_refresh(*, as_of: dt.date | dt.datetime | None = None,
-                    settings: InsightSettings | None = None) -> AnalyticsRun:
+def insight_refresh(*, as_of: dt.date | dt.datetime | None = None, settings: InsightSettings | None = None,
+                    segments: bool = True) -> AnalyticsRun:
     """Score every customer of the active workspace as of `as_of` (a day in the workspace time zone).
 
     Returns the run (status succeeded, with the JSON summary: fitted parameters, counts per segment/stage, and
-    the seconds spent loading, scoring and writing).
+    the seconds spent loading, scoring, computing the dashboard and writing: `refresh_seconds`).
     On failure the run is marked failed with the reason, previous scores stay, and the error is re-raised.
-    Afterwards saved segments are refreshed, since many of their rules read these scores.
+    Afterwards saved segments are refreshed (unless ``segments`` is False), since many of their rules read
+    these scores.
     """
     workspace = current_workspace()
     day = _as_of_date(as_of)
@@ -46,25 +48,35 @@ def insight_refresh(*, as_of: dt.date | dt.datetime | None = None,
     run = AnalyticsRun.objects.create(workspace=workspace, as_of=end_of_day)
     try:
         started = time.perf_counter()
-        orders, customers = paid_order_frame(), customer_ids()
+        orders, customers = paid_orders(), customer_ids()
         loaded = time.perf_counter()
-        result = customer_insight(orders, as_of=day, customers=customers, settings=settings or InsightSettings())
+        result = customer_insight(orders.transactions, as_of=day, customers=customers,
+                                  settings=settings or InsightSettings())
         scored = time.perf_counter()
+        earlier, stages = previous_stages(day)
+        dashboard = dashboard_figures(transactions=orders.transactions, lines=orders.lines, scores=result.customers,
+                                      previous_stages=stages, previous_day=earlier, end=day,
+                                      titles=product_titles())
+        reported = time.perf_counter()
         del orders  # ten million rows at scale: let them go before the write-back
         with transaction.atomic():
             scores_replace(result.customers, run=run, day=day)
-            seconds = {"load": loaded - started, "score": scored - loaded, "write": time.perf_counter() - scored}
+            seconds = {"load": loaded - started, "score": scored - loaded, "dashboard": reported - scored,
+                       "write": time.perf_counter() - reported}
             run.status = AnalyticsRun.Status.SUCCEEDED
-            run.summary = {**result.summary(), "seconds": {name: round(s, 2) for name, s in seconds.items()}}
+            run.summary = {**result.summary(),
+                           "refresh_seconds": {name: round(s, 2) for name, s in seconds.items()}}
+            run.dashboard = dashboard
             run.finished_at = timezone.now()
-            run.save(update_fields=["status", "summary", "finished_at", "updated_at"])
+            run.save(update_fields=["status", "summary", "dashboard", "finished_at", "updated_at"])
     except Exception as error:
         log.exception("analytics refresh of %s failed", workspace.slug)
         AnalyticsRun.objects.filter(pk=run.pk).update(
             status=AnalyticsRun.Status.FAILED, error=f"{type(error).__name__}: {error}", finished_at=timezone.now()
         )
         raise
-    from guanxi.segments.services import segments_refresh_all
+    if segments:
+        from guanxi.segments.services import segments_refresh_all
 
-    segments_refresh_all(as_of=end_of_day)
+        segments_refresh_all(as_of=end_of_day)
     return run

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from dataclasses import dataclass
 
 import polars as pl
 from django.db import connection
 
-from guanxi.commerce.models import PAID_STATUSES, Order, OrderLine
+from guanxi.commerce.models import PAID_STATUSES, Order, OrderLine, Product
 from guanxi.customers.models import Customer
 from guanxi.demo.bulk import BulkWriter
 from guanxi.insight.models import AnalyticsRun, CustomerScore, ScoreSnapshot
@@ -26,10 +27,25 @@ from guanxi.workspaces.tenancy import current_time_zone, current_workspace
 
 FETCH_ROWS = 50_000  # rows per fetch on SQLite: bounded memory on the Python side
 
-_ORDER_SCHEMA = {"order_id": pl.Int64, "customer_id": pl.Int64, "placed": pl.Int64,
+_ORDER_SCHEMA = {"order_id": pl.Int64, "customer_id": pl.Int64, "store_id": pl.Int64, "placed": pl.Int64,
                  "amount": pl.Float64, "refunded": pl.Float64}
-_COST_SCHEMA = {"order_id": pl.Int64, "cost": pl.Float64}
-_TRANSACTION_COLUMNS = ["customer_id", "date", "amount", "refunded", "cost"]
+_LINE_SCHEMA = {"order_id": pl.Int64, "product": pl.Utf8, "quantity": pl.Int64, "amount": pl.Float64,
+                "cost": pl.Float64}
+_TRANSACTION_COLUMNS = ["customer_id", "store_id", "date", "amount", "refunded", "cost"]
+
+
+@dataclass(frozen=True)
+class PaidOrders:
+    """A workspace's paid orders, as `guanxi.analytics` takes them.
+
+    `transactions`: one row per order — customer_id, store_id, date (calendar day the order was placed, workspace
+    time zone), amount (paid), refunded, cost (the lines' known unit cost × quantity; 0 when unknown).
+    `lines`: one row per line of those orders — product (SKU, or the title when the line has none), quantity,
+    amount, cost (null when unknown): the input of `guanxi.analytics.product_table`.
+    """
+
+    transactions: pl.DataFrame
+    lines: pl.DataFrame
 
 
 def _epoch(column: str) -> str:
@@ -67,28 +83,27 @@ def _table(model) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
 
-def paid_order_frame() -> pl.DataFrame:
-    """The active workspace's paid orders as a transaction frame (see `guanxi.analytics.frames`).
+def paid_orders() -> PaidOrders:
+    """The active workspace's paid orders and their lines (see `PaidOrders`), two queries.
 
-    Columns: customer_id, date (calendar day the order was placed, workspace time zone), amount (paid),
-    refunded, cost (sum of the lines' known unit cost × quantity; 0 when unknown). Merged-away customers' orders
-    have moved to the customer they now belong to, so they need no special case.
+    Merged-away customers' orders have moved to the customer they now belong to, so they need no special case.
     """
     workspace_id = current_workspace().pk
     statuses = sorted(PAID_STATUSES)
     marks = ", ".join(["%s"] * len(statuses))
     orders = select_frame(
-        f"SELECT id, customer_id, {_epoch('placed_at')}, {_float('paid_amount')}, {_float('refunded_amount')} "
-        f"FROM {_table(Order)} WHERE workspace_id = %s AND status IN ({marks})",
+        f"SELECT id, customer_id, store_id, {_epoch('placed_at')}, {_float('paid_amount')}, "
+        f"{_float('refunded_amount')} FROM {_table(Order)} WHERE workspace_id = %s AND status IN ({marks})",
         [workspace_id, *statuses], _ORDER_SCHEMA,
     )
-    # Lines of unpaid orders are summed too and dropped by the join: cheaper than joining orders in SQL.
-    costs = select_frame(
-        f"SELECT order_id, {_float('SUM(unit_cost * quantity)')} FROM {_table(OrderLine)} "
-        "WHERE workspace_id = %s AND unit_cost IS NOT NULL GROUP BY order_id",
-        [workspace_id], _COST_SCHEMA,
-    )
-    return (
+    # Every line is read and those of unpaid orders dropped by the join: cheaper than joining orders in SQL.
+    lines = select_frame(
+        f"SELECT order_id, CASE WHEN sku = '' THEN title ELSE sku END, quantity, {_float('amount')}, "
+        f"{_float('unit_cost * quantity')} FROM {_table(OrderLine)} WHERE workspace_id = %s",
+        [workspace_id], _LINE_SCHEMA,
+    ).join(orders.select("order_id"), on="order_id", how="semi")
+    costs = lines.group_by("order_id").agg(pl.col("cost").sum())  # a null cost adds nothing
+    transactions = (
         orders.join(costs, on="order_id", how="left")
         .with_columns(
             pl.from_epoch("placed", time_unit="s").dt.replace_time_zone("UTC")
@@ -97,6 +112,12 @@ def paid_order_frame() -> pl.DataFrame:
         )
         .select(_TRANSACTION_COLUMNS)
     )
+    return PaidOrders(transactions=transactions, lines=lines.drop("order_id"))
+
+
+def paid_order_frame() -> pl.DataFrame:
+    """The active workspace's paid orders as a transaction frame (`PaidOrders.transactions`)."""
+    return paid_orders().transactions
 
 
 def customer_ids() -> pl.Series:
@@ -170,3 +191,20 @@ def scores_replace(frame: pl.DataFrame, *, run: AnalyticsRun, day: dt.date) -> N
             [workspace_id],
         )
     writer.analyze_if_grown({CustomerScore: len(frame), ScoreSnapshot: len(frame)})
+
+
+def previous_stages(day: dt.date) -> tuple[dt.date | None, pl.DataFrame | None]:
+    """The latest snapshot before `day`: its date and each customer's ``customer_id, lifecycle_stage`` then."""
+    earlier = ScoreSnapshot.objects.filter(as_of__lt=day).order_by("-as_of").values_list("as_of", flat=True).first()
+    if earlier is None:
+        return None, None
+    frame = select_frame(
+        f"SELECT customer_id, lifecycle_stage FROM {_table(ScoreSnapshot)} WHERE workspace_id = %s AND as_of = %s",
+        [current_workspace().pk, earlier.isoformat()], {"customer_id": pl.Int64, "lifecycle_stage": pl.Utf8},
+    )
+    return earlier, frame
+
+
+def product_titles() -> dict[str, str]:
+    """Each catalogue SKU's title, for naming rows of the product table."""
+    return dict(Product.objects.order_by().values_list("sku", "title"))

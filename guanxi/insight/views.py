@@ -20,9 +20,11 @@ from django.views.decorators.http import require_POST
 from guanxi.analytics import RFM_SEGMENTS, STAGES, VALUE_CLASSES
 from guanxi.customers.models import Customer
 from guanxi.insight.follow_ups import at_risk_tasks_create
+from guanxi.insight.forms import KpiRangeForm
 from guanxi.insight.models import ChurnRisk
-from guanxi.insight.selectors import at_risk_list, insight_dashboard
+from guanxi.insight.selectors import at_risk_list, insight_dashboard, range_kpis
 from guanxi.web.decorators import member_required
+from guanxi.workspaces.models import Store
 from guanxi.workspaces.permissions import Perm
 from guanxi.workspaces.tenancy import workspace_today
 
@@ -34,19 +36,57 @@ def _label(names: dict[str, tuple[str, str]], code: str) -> str:
     return chinese if (get_language() or "").startswith("zh") else english
 
 
+def _range_context(request) -> dict:
+    """The KPI range form and, when it was submitted and is valid, the KPIs of that range."""
+    if "start" not in request.GET:
+        today = workspace_today()
+        return {"range_form": KpiRangeForm(initial={"start": today - dt.timedelta(days=29), "end": today})}
+    form = KpiRangeForm(request.GET)
+    if not form.is_valid():
+        return {"range_form": form}
+    store = form.cleaned_data["store"]
+    return {"range_form": form, "range_store": store,
+            "range_kpis": range_kpis(start=form.cleaned_data["start"], end=form.cleaned_data["end"],
+                                     store_id=store.pk if store else None) or {}}
+
+
+def _flows(flows: dict | None) -> dict | None:
+    """Lifecycle flows with stage names in the reader's language, customers who stayed put left out (they would
+    dwarf every movement); the sankey needs distinct before/after nodes."""
+    if not flows:
+        return None
+    before, after = _("%(stage)s (before)"), _("%(stage)s (now)")
+    return {
+        "counts": flows["counts"],
+        "links": [{"source": before % {"stage": _label(STAGES, a)}, "target": after % {"stage": _label(STAGES, b)},
+                   "value": n} for a, b, n in flows["pairs"] if n and a != b],
+    }
+
+
 @member_required()
 def dashboard(request):
     data = insight_dashboard()
-    context = {"nav_section": "insight", **data}
+    context = {"nav_section": "insight", **data, **_range_context(request)}
     if data["run"] is not None:
         chinese = (get_language() or "").startswith("zh")
+        reports = data["reports"]
+        stores = {str(s.pk): s.name for s in Store.objects.order_by("name")}
         context["charts"] = {
             "rf": data["rf_heatmap"],
             "value_classes": [[_label(VALUE_CLASSES, code), n] for code, n in sorted(data["value_classes"].items())],
             "lifecycle": [[_label(STAGES, stage), n] for stage, n in data["lifecycle"]],
             "pareto": data["pareto"],
             "kpis": data["kpis"],
+            "kpis_by_store": [[stores[k], rows] for k, rows in reports.get("kpis", {}).get("stores", {}).items()
+                              if k in stores],
+            "cohorts": reports.get("cohorts", []),
+            "clv": reports.get("clv_histogram", []),
+            "products": reports.get("products", [])[:10],
+            "flows": _flows(reports.get("flows")),
         }
+        context["products"] = reports.get("products", [])
+        context["flows"] = context["charts"]["flows"]
+        context["flows_since"] = reports.get("flows_since")
         at_risk = at_risk_list()
         customers = Customer.objects.in_bulk(at_risk["customer_id"].to_list()) if at_risk.height else {}
         context["at_risk"] = [

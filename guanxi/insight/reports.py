@@ -1,0 +1,119 @@
+"""The dashboard's figures that need every order, computed once per refresh and kept on the run.
+
+Monthly KPIs (workspace and per store), retention cohorts, the product table, the CLV distribution and the
+lifecycle flows since the previous refresh all read the full order history; at ten million orders that is seconds
+of work the dashboard must not redo on every view. The refresh calls `dashboard_figures` with the frames it has
+already loaded and stores the JSON-ready result in `AnalyticsRun.dashboard`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import polars as pl
+
+from guanxi.analytics import monthly_kpis, pareto_curve, product_table, retention_cohorts, top_share
+from guanxi.analytics.lifecycle import lifecycle_transitions, transition_counts, transition_matrix
+
+KPI_MONTHS = 12  # months of KPI trend, per workspace and per store
+COHORT_MONTHS = 12  # first-purchase months shown, each followed for up to this many months
+TOP_PRODUCTS = 20
+CLV_BINS = 20
+
+
+def _month_window(day: dt.date, months: int) -> dt.date:
+    """The first day of the month `months - 1` months before `day`'s month."""
+    index = day.year * 12 + day.month - 1 - (months - 1)
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def _json_rows(frame: pl.DataFrame) -> list[dict]:
+    """Rows with dates as ISO text and floats rounded for the page (4 decimals)."""
+    rows = []
+    for row in frame.to_dicts():
+        rows.append({k: v.isoformat() if isinstance(v, dt.date) else round(v, 4) if isinstance(v, float) else v
+                     for k, v in row.items()})
+    return rows
+
+
+def kpi_trend(transactions: pl.DataFrame, *, end: dt.date) -> dict:
+    """`monthly_kpis` of the last `KPI_MONTHS` months up to `end`: ``{"all": rows, "stores": {id: rows}}``."""
+    if transactions.is_empty():
+        return {"all": [], "stores": {}}
+    start = _month_window(end, KPI_MONTHS)
+    by_store = monthly_kpis(transactions, start=start, end=end, by="store_id") if "store_id" in transactions.columns \
+        else pl.DataFrame()
+    stores: dict[str, list[dict]] = {}
+    for row in _json_rows(by_store):
+        stores.setdefault(str(row.pop("store_id")), []).append(row)
+    return {"all": _json_rows(monthly_kpis(transactions, start=start, end=end)), "stores": stores}
+
+
+def cohort_grid(transactions: pl.DataFrame, *, end: dt.date) -> list[dict]:
+    """Retention of the last `COHORT_MONTHS` first-purchase cohorts, one dict per (cohort, months since)."""
+    if transactions.is_empty():
+        return []
+    cohorts = retention_cohorts(transactions, as_of=end, max_months=COHORT_MONTHS)
+    return _json_rows(cohorts.filter(pl.col("cohort") >= _month_window(end, COHORT_MONTHS)))
+
+
+def top_products(lines: pl.DataFrame, titles: dict[str, str]) -> list[dict]:
+    """The `TOP_PRODUCTS` products earning the most gross profit, with units, revenue, cost and margin."""
+    if lines.is_empty():
+        return []
+    rows = _json_rows(product_table(lines, product="product").head(TOP_PRODUCTS))
+    for row in rows:
+        row["title"] = titles.get(row["product"], row["product"])
+    return rows
+
+
+def clv_histogram(clv: pl.Series) -> list[list[float]]:
+    """Customers per CLV band: ``[low, high, customers]`` with `CLV_BINS` equal bands up to the 99th
+    percentile; the last band also holds everyone above it (one outlier must not flatten the chart)."""
+    values = clv.drop_nulls().to_numpy()
+    if values.size == 0:
+        return []
+    top = float(np.quantile(values, 0.99)) or float(values.max()) or 1.0
+    counts, edges = np.histogram(np.clip(values, 0.0, top), bins=CLV_BINS, range=(0.0, top))
+    return [[round(float(lo), 2), round(float(hi), 2), int(n)] for lo, hi, n in zip(edges[:-1], edges[1:], counts)]
+
+
+def lifecycle_flows(previous: pl.DataFrame | None, current: pl.DataFrame) -> dict | None:
+    """Movements since the previous refresh: counts per movement and customers per (from, to) stage pair.
+
+    Both frames hold ``customer_id, lifecycle_stage``; None when there is no earlier refresh to compare with.
+    """
+    if previous is None or previous.is_empty():
+        return None
+    transitions = lifecycle_transitions(previous, current.select("customer_id", "lifecycle_stage"))
+    return {
+        "counts": transition_counts(transitions),
+        "pairs": [list(row) for row in transition_matrix(transitions).iter_rows()],
+    }
+
+
+def profit_concentration(scores: pl.DataFrame) -> dict:
+    """The Pareto curve of gross profit (percent of customers → percent of profit, 20 points) and the share of
+    profit earned from the top 20 % of customers."""
+    profits = scores.select("customer_id", "gross_profit") if "gross_profit" in scores.columns else pl.DataFrame()
+    if profits.is_empty():
+        return {"pareto": [], "top20_share": 0.0}
+    curve = pareto_curve(profits, points=20)
+    return {"pareto": [[round(x * 100, 1), round(y * 100, 1)] for x, y in curve.iter_rows()],
+            "top20_share": top_share(profits, 0.2)}
+
+
+def dashboard_figures(*, transactions: pl.DataFrame, lines: pl.DataFrame, scores: pl.DataFrame,
+                      previous_stages: pl.DataFrame | None, previous_day: dt.date | None, end: dt.date,
+                      titles: dict[str, str]) -> dict:
+    """Everything above in one JSON-ready dict, for `AnalyticsRun.dashboard`."""
+    return {
+        **profit_concentration(scores),
+        "kpis": kpi_trend(transactions, end=end),
+        "cohorts": cohort_grid(transactions, end=end),
+        "products": top_products(lines, titles),
+        "clv_histogram": clv_histogram(scores["clv"]) if "clv" in scores.columns else [],
+        "flows": lifecycle_flows(previous_stages, scores),
+        "flows_since": previous_day.isoformat() if previous_day and previous_stages is not None else None,
+    }
