@@ -183,6 +183,33 @@ def test_a_repeated_order_number_is_left_to_the_exact_path(monkeypatch, workspac
     assert (fast, fast_rows) == (exact, exact_rows)
 
 
+def test_an_order_repeated_in_a_later_batch_is_updated_as_on_the_exact_path(monkeypatch, workspace, twin,
+                                                                             fast_batches, tmp_path):
+    monkeypatch.setattr(columnar, "BATCH_LINES", 8)
+    monkeypatch.setattr(services, "CHUNK", 4)
+    header, rows = _taobao_records()
+    changed = list(rows[0])
+    changed[header.index("订单状态")] = "交易关闭"
+    path = _write(tmp_path, "later.csv", header, [*rows, changed])
+    (fast, exact), fast_rows, exact_rows = _both_ways(monkeypatch, workspace, twin, path)
+    assert fast_batches[-1] is False and all(fast_batches[:-1])  # the last batch holds an order already written
+    assert fast["orders_updated"] == 1
+    assert (fast, fast_rows) == (exact, exact_rows)
+
+
+def test_number_spans_cover_every_number_written_when_merged(workspace, store, monkeypatch):
+    from guanxi.imports.lookups import OrderNumberSpans
+
+    monkeypatch.setattr(OrderNumberSpans, "MAX_SPANS", 2)
+    spans = OrderNumberSpans(store_id=store.pk)
+    assert not spans.may_hold("A", "Z")  # an empty store
+    for low, high in [("B1", "B5"), ("D1", "D5"), ("F1", "F5"), ("H1", "H5")]:
+        spans.add(low, high)
+    assert len(spans.spans) <= 2
+    assert all(spans.may_hold(n, n) for n in ("B3", "D1", "F5", "H2"))
+    assert not spans.may_hold("I", "Z") and not spans.may_hold("A", "B0")
+
+
 def test_reimport_and_overlap_go_to_the_exact_path_and_change_nothing(monkeypatch, workspace, twin, fast_batches):
     (fast, exact), fast_rows, exact_rows = _both_ways(monkeypatch, workspace, twin, TAOBAO, imports=2)
     assert fast_batches == [True, False]  # the first import's batch; the second finds its orders in the store

@@ -102,6 +102,7 @@ class _Engine:
         self.now = self.writer_ts(timezone.now())
         self.seen_customers: set[int] = set()
         self.new_customers: set[int] = set()
+        self.number_spans: lookups.OrderNumberSpans | None = None  # made at the first fast batch
 
     def writer_ts(self, value):
         """A datetime as the raw writer stores it: PostgreSQL takes it as it is; Django keeps SQLite's in UTC text."""
@@ -277,8 +278,13 @@ class _Engine:
         store already (an update: the exact path compares and notes it). Buyers are resolved in chunks of CHUNK
         orders, as the exact path does, so both give the same customers."""
         frame = batch.frame
-        if lookups.any_order_numbered(store_id=self.store.pk, numbers=frame["number"].to_list()):
+        low, high = frame["number"].min(), frame["number"].max()
+        if self.number_spans is None:
+            self.number_spans = lookups.OrderNumberSpans(store_id=self.store.pk)
+        if self.number_spans.may_hold(low, high) and lookups.any_order_numbered(
+                store_id=self.store.pk, numbers=frame["number"].to_list()):
             return False
+        self.number_spans.add(low, high)
         self._lookup({key for keys in batch.keys for key in keys})  # one round of queries for the whole batch
         names, phones, addresses = (frame[name].to_list() for name in ("name", "phone", "receiver_address"))
 
