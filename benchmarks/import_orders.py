@@ -2,7 +2,7 @@
 bulk load of the same rows as the ceiling.
 
     .venv/bin/python benchmarks/import_orders.py --orders 1000000[,10000000] [--formats taobao,generic]
-    GUANXI_DATABASE_URL=postgres://root@127.0.0.1:5432/guanxi_bench GUANXI_HOME=/tmp/gx-bench \\
+    GUANXI_DATABASE_URL=postgres://root@127.0.0.1:5432/guanxi_impbench GUANXI_HOME=/tmp/gx-impbench \\
         .venv/bin/python benchmarks/import_orders.py --orders 10000000
 
 For each size and format:
@@ -11,7 +11,8 @@ For each size and format:
    with `="…"` order numbers, phones with a leading `'`, one in 20 masked (`138****5678`), quoted addresses with
    commas and a postal code, every status; one customer per 10 orders (`--orders-per-customer`);
 2. a child process imports it with `orders_import` into a new workspace and store (one transaction, as the CLI
-   does) and reports wall time, orders/s and its own peak RSS;
+   does) and reports wall time, orders/s, its own peak RSS, its CPU seconds and (local PostgreSQL) those of its
+   database backend, and the 1-minute load average before and after (the machine may be shared);
 3. a child process loads the same rows raw — parsed with the csv module only, then PostgreSQL `COPY` or SQLite
    `executemany` in one transaction into a scratch table with the same unique key (store, order number) — which
    is the ceiling no importer that checks and matches can beat.
@@ -122,14 +123,45 @@ def child_import(path: Path, fmt: str, orders: int) -> dict:
     workspace = workspace_create(slug=slug[:64], name=slug)
     store = store_create(workspace=workspace, name=f"{fmt} bench", platform="taobao" if fmt == "taobao" else
                          "own_site")
+    backend = _backend_pid()
+    load_before, cpu_before, db_cpu_before = os.getloadavg()[0], _cpu_s(), _db_cpu_s(backend)
     started = time.perf_counter()
     with tenancy.active(workspace):
         result = orders_import(workspace=workspace, store=store, path=path, fmt=fmt)
     seconds = time.perf_counter() - started
     summary = result.as_json()
+    db_cpu = _db_cpu_s(backend)
     return {"seconds": round(seconds, 2), "orders_per_s": round(summary["orders_created"] / seconds),
             "peak_rss_mb": round(_peak_rss_mb(), 1), "summary": {k: v for k, v in summary.items() if k != "errors"},
-            "errors": len(summary.get("errors", [])), "workspace": slug}
+            "errors": len(summary.get("errors", [])), "workspace": slug,
+            "python_cpu_s": round(_cpu_s() - cpu_before, 1),
+            "db_server_cpu_s": None if db_cpu is None else round(db_cpu - db_cpu_before, 1),
+            "load_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)]}
+
+
+def _cpu_s() -> float:
+    """CPU seconds (user + system) of this process, all threads."""
+    times = os.times()
+    return times.user + times.system
+
+
+def _backend_pid() -> int | None:
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+def _db_cpu_s(pid: int | None) -> float | None:
+    """CPU seconds of the PostgreSQL backend serving this process (a local server only; None otherwise)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except (OSError, TypeError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime in clock ticks
 
 
 def child_raw(path: Path, fmt: str) -> dict:
@@ -214,8 +246,8 @@ def main() -> int:
     folder.mkdir(parents=True, exist_ok=True)
     report = {"date": dt.date.today().isoformat(), "machine": machine(), "database": database(), "runs": []}
     print(f"{report['date']} · {report['machine']} · {report['database']}", flush=True)
-    print(f"{'format':<8} {'orders':>11} {'import s':>9} {'orders/s':>9} {'RSS MB':>7} {'raw s':>7} "
-          f"{'raw rows/s':>10} {'ratio':>6}", flush=True)
+    print(f"{'format':<8} {'orders':>11} {'import s':>9} {'orders/s':>9} {'RSS MB':>7} {'py cpu':>7} {'db cpu':>7} "
+          f"{'load':>10} {'raw s':>7} {'raw rows/s':>10} {'ratio':>6}", flush=True)
     for size in [int(s) for s in args.orders.split(",")]:
         for fmt in args.formats.split(","):
             path = folder / f"{fmt}_{size}.csv"
@@ -228,8 +260,10 @@ def main() -> int:
             run = {"format": fmt, "orders": size, "file_mb": round(path.stat().st_size / 2**20, 1),
                    "generated_s": generated, "import": imported, "raw": raw, "ratio_to_raw": ratio}
             report["runs"].append(run)
+            load = "-".join(str(x) for x in imported["load_1min"])
             print(f"{fmt:<8} {size:>11,} {imported['seconds']:>9} {imported['orders_per_s']:>9,} "
-                  f"{imported['peak_rss_mb']:>7} {raw['seconds'] if raw else '-':>7} "
+                  f"{imported['peak_rss_mb']:>7} {imported['python_cpu_s']:>7} {imported['db_server_cpu_s'] or '-':>7} "
+                  f"{load:>10} {raw['seconds'] if raw else '-':>7} "
                   f"{raw['rows_per_s'] if raw else '-':>10} {ratio if ratio is not None else '-':>6}", flush=True)
     results = ROOT / "benchmarks" / "results"
     results.mkdir(exist_ok=True)
