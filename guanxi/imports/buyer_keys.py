@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from guanxi.customers import identity
 from guanxi.customers.identity import is_masked, normalize_email, normalize_phone
 from guanxi.customers.models import IdentityKind
+from guanxi.imports.series import where
 
 Key = tuple[str, str, int | None]
 
@@ -103,16 +104,15 @@ def _phones(raw: pl.Series) -> list[str | None]:
     a prefix's validity is asked of normalize_phone with the batch's first number that has it, as row-by-row
     calls would (it decides once per 7-digit prefix)."""
     value = raw.str.strip_chars().str.strip_chars_start("'").str.strip_chars()
-    value = pl.select(pl.when(value.str.starts_with("00")).then("+" + value.str.slice(2)).otherwise(value)).to_series()
+    value = where(value.str.starts_with("00"), "+" + value.str.slice(2), value)
     compact = value.str.replace_all(" ", "", literal=True).str.replace_all("-", "", literal=True)
     masked = raw.str.contains(_MASKED)
-    national = pl.select(pl.when(~masked).then(compact.str.extract(_CN_MOBILE, 1))).to_series()
+    national = where(~masked, compact.str.extract(_CN_MOBILE, 1))
     prefix = national.str.slice(0, 7)
     firsts = pl.DataFrame({"raw": raw, "prefix": prefix}).drop_nulls().unique("prefix", keep="first",
                                                                              maintain_order=True)
     valid = {p: _phone_or_none(first) is not None for p, first in zip(firsts["prefix"], firsts["raw"])}
-    done = pl.select(pl.when(prefix.replace_strict(valid, default=False, return_dtype=pl.Boolean))
-                     .then("+86" + national)).to_series()
+    done = where(prefix.replace_strict(valid, default=False, return_dtype=pl.Boolean), "+86" + national)
     return _by_python(raw, done, national.is_null() & ~masked & (raw != ""), _phone_or_none)
 
 
@@ -124,7 +124,7 @@ def _lowered(raw: pl.Series, shape: str | None, function) -> list[str | None]:
     simple = ~masked & raw.str.contains(_ASCII) & (value != "") & (value.str.len_chars() <= 255)
     if shape is not None:
         simple = simple & value.str.contains(shape)
-    done = pl.select(pl.when(simple).then(value)).to_series()
+    done = where(simple, value)
     return _by_python(raw, done, ~simple & ~masked & (raw != ""), function)
 
 
@@ -134,8 +134,7 @@ def buyer_keys_of_columns(*, email: pl.Series, phone: pl.Series, alipay: pl.Seri
     of ~8: the common cells are normalised by Polars, the others by the same functions buyer_keys calls."""
     emails = _lowered(email, "^" + _PLAIN_EMAIL.pattern + "$", email_key)
     phones = _phones(phone)
-    alipay_phones = _phones(pl.select(pl.when(alipay.str.contains("@", literal=True)).then(pl.lit(""))
-                                      .otherwise(alipay)).to_series())
+    alipay_phones = _phones(where(alipay.str.contains("@", literal=True), "", alipay))
     alipays = _lowered(alipay, None, lambda raw: raw.strip().lower()[:255])
     members = member_id.str.slice(0, 255).to_list()
     member = (BUYER_NICK, None) if member_kind == "buyer_nick" else (BUYER_ID, store_id)
