@@ -83,17 +83,20 @@ def fast_batches(monkeypatch):
 
 def _both_ways(monkeypatch, workspace, twin, path, *, fmt="taobao", platform=Platform.TAOBAO, imports=1):
     """Import `path` (`imports` times) with the fast path into `workspace` and without it into `twin`; return
-    both summaries and contents."""
-    summaries = []
+    both outcomes (the last summary, or the failure's message and summary) and both workspaces' contents."""
+    outcomes = []
     for target, fast in ((workspace, True), (twin, False)):
         with tenancy.active(target), monkeypatch.context() as patch:
             if not fast:
                 patch.setattr(columnar, "plan_for", lambda opened, store_id: None)
             store = store_create(workspace=target, name="Shop", platform=platform, currency="CNY")
-            for _ in range(imports):
-                result = orders_import(workspace=target, store=store, path=path, fmt=fmt)
-            summaries.append(result.as_json())
-    return summaries, _contents(workspace), _contents(twin)
+            try:
+                for _ in range(imports):
+                    outcome = orders_import(workspace=target, store=store, path=path, fmt=fmt).as_json()
+            except services.ImportFailed as failed:
+                outcome = (str(failed), failed.result.as_json())
+            outcomes.append(outcome)
+    return outcomes, _contents(workspace), _contents(twin)
 
 
 def test_the_taobao_sample_takes_the_fast_path_and_stores_what_the_exact_path_stores(
@@ -158,19 +161,9 @@ def test_a_cell_only_the_exact_reader_may_read_sends_the_file_there(
     header, rows = _taobao_records()
     rows[5][header.index(column)] = value
     path = _write(tmp_path, "odd.csv", header, rows)
-    outcomes = []
-    for target, fast in ((workspace, True), (twin, False)):
-        with tenancy.active(target), monkeypatch.context() as patch:
-            if not fast:
-                patch.setattr(columnar, "plan_for", lambda opened, store_id: None)
-            store = store_create(workspace=target, name="Shop", platform=Platform.TAOBAO, currency="CNY")
-            try:
-                outcomes.append(orders_import(workspace=target, store=store, path=path, fmt="taobao").as_json())
-            except services.ImportFailed as failed:
-                outcomes.append(str(failed))
+    (fast, exact), fast_rows, exact_rows = _both_ways(monkeypatch, workspace, twin, path)
     assert fast_batches == [] or fast_batches == [False]
-    assert outcomes[0] == outcomes[1]
-    assert _contents(workspace) == _contents(twin)
+    assert (fast, fast_rows) == (exact, exact_rows)
 
 
 def test_a_repeated_order_number_is_left_to_the_exact_path(monkeypatch, workspace, twin, fast_batches, tmp_path):
@@ -266,18 +259,11 @@ def test_a_broken_record_after_fast_batches_fails_as_on_the_exact_path(monkeypat
     path = _write(tmp_path, "generic.csv", GENERIC_HEADER, _generic_rows(), encoding="utf-8")
     path.write_text(path.read_text(encoding="utf-8") + 'G99,C1,"unterminated,1390000000,x@y.com\n',
                     encoding="utf-8")
-    failures = []
-    for target, fast in ((workspace, True), (twin, False)):
-        with tenancy.active(target), monkeypatch.context() as patch:
-            if not fast:
-                patch.setattr(columnar, "plan_for", lambda opened, store_id: None)
-            store = store_create(workspace=target, name="Shop", platform=Platform.OWN_SITE)
-            with pytest.raises(services.ImportFailed, match=r"line 14, column -: broken CSV quoting") as failed:
-                orders_import(workspace=target, store=store, path=path, fmt="generic")
-            failures.append(failed.value.result.as_json())
-            assert Order.objects.count() == 0 and Customer.objects.count() == 0
+    (fast, exact), fast_rows, exact_rows = _both_ways(monkeypatch, workspace, twin, path, fmt="generic",
+                                                      platform=Platform.OWN_SITE)
     assert fast_batches == [True, True]  # the third batch ends at the broken record: the exact path reads it
-    assert failures[0] == failures[1]
+    assert "line 14, column -: broken CSV quoting" in fast[0]
+    assert (fast, fast_rows) == (exact, exact_rows) and fast_rows == ([], [])
 
 
 TRICKY_EMAILS = [
