@@ -119,8 +119,15 @@ class BGNBDModel:
         return np.column_stack([self.expected_purchases(data, t) for t in horizons])
 
     def predict(self, data: SummaryLike, horizons) -> tuple[np.ndarray, np.ndarray]:
-        """(P(alive), expected purchases for each horizon — shape (customers, horizons)), as the Pareto/NBD's."""
-        return self.p_alive(data), self.expected_purchases_many(data, horizons)
+        """(P(alive), expected purchases for each horizon — shape (customers, horizons)), as the Pareto/NBD's.
+
+        Computed once per distinct (x, t_x, T): a million customers share a few hundred thousand of them, and
+        each horizon costs a hyp2f1 per row.
+        """
+        x, t_x, T = purchase_columns(data)
+        (ux, ut, uT), _, inverse = compress_rows(x, t_x, T)
+        unique = {"frequency": ux, "recency": ut, "T": uT}
+        return self.p_alive(unique)[inverse], self.expected_purchases_many(unique, horizons)[inverse]
 
     def p_purchase(self, data: SummaryLike, t: float) -> np.ndarray:
         """P(at least one purchase in (T, T+t] | x, t_x, T) = P(alive) · (1 − ((α+T)/(α+T+t))^(r+x)).

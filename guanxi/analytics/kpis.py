@@ -27,7 +27,7 @@ import polars as pl
 
 from guanxi.analytics.frames import AMOUNT, COST, CUSTOMER, DATE, REFUNDED, prepare_transactions, to_date
 from guanxi.analytics.lifecycle import STAGE_RANK, LifecycleRules, lifecycle_stages, lifecycle_transitions
-from guanxi.analytics.rfm import rfm_table
+from guanxi.analytics.rfm import FREQUENCY, MONETARY, RECENCY_DAYS, rfm_table
 
 
 def _rate(numerator: int | float, denominator: int | float) -> float | None:
@@ -47,25 +47,36 @@ def period_kpis(
     if last_day < first_day:
         raise ValueError(f"end {last_day} is before start {first_day}")
     frame = prepare_transactions(transactions, as_of=last_day)
-    period = frame.filter(pl.col(DATE) >= first_day)
+    day_before = first_day - dt.timedelta(days=1)
+    return _kpis(
+        frame.filter(pl.col(DATE) >= first_day), first_day=first_day, last_day=last_day,
+        before=rfm_table(frame, as_of=day_before), after=rfm_table(frame, as_of=last_day),
+        lapse_days=lapse_days, rules=lifecycle_rules or LifecycleRules(lapse_days=lapse_days),
+    )
+
+
+def _kpis(period: pl.DataFrame, *, first_day: dt.date, last_day: dt.date, before: pl.DataFrame,
+          after: pl.DataFrame, lapse_days: int, rules: LifecycleRules) -> dict:
+    """The KPI dict from the period's orders and the `rfm_table`s of the day before the period and its last day.
+
+    Everything about customers' history comes from those two tables: first and last purchase up to the end (new,
+    lost), the last purchase before the start (live at the start) and both lifecycle stages (upgraded).
+    """
     per_customer = period.group_by(CUSTOMER).agg(pl.len().alias("orders"))
     active = per_customer.height
-    firsts = frame.group_by(CUSTOMER).agg(pl.col(DATE).min().alias("first"), pl.col(DATE).max().alias("last"))
-    new = firsts.filter(pl.col("first") >= first_day).height
+    new = after.filter(pl.col("first_purchase") >= first_day).height
     lapse = dt.timedelta(days=lapse_days)
     # Lost: the last order up to `end` was between start − lapse and end − lapse.
-    lost = firsts.filter((pl.col("last") >= first_day - lapse) & (pl.col("last") <= last_day - lapse)).height
-    live_at_start = (
-        frame.filter((pl.col(DATE) < first_day) & (pl.col(DATE) >= first_day - lapse)).select(CUSTOMER).n_unique()
-    )
-    rules = lifecycle_rules or LifecycleRules(lapse_days=lapse_days)
+    lost = after.filter((pl.col("last_purchase") >= first_day - lapse)
+                        & (pl.col("last_purchase") <= last_day - lapse)).height
+    live_at_start = before.filter(pl.col("last_purchase") >= first_day - lapse).height
     day_before = first_day - dt.timedelta(days=1)
-    before_rfm = rfm_table(frame, as_of=day_before)
-    before = lifecycle_stages(before_rfm, as_of=day_before, rules=rules)
-    after = lifecycle_stages(rfm_table(frame, as_of=last_day), as_of=last_day, rules=rules)
-    transitions = lifecycle_transitions(before, after)
+    stages_before = lifecycle_stages(before, as_of=day_before, rules=rules)
+    stages_after = lifecycle_stages(after, as_of=last_day, rules=rules)
+    transitions = lifecycle_transitions(stages_before, stages_after)
     upgraded = transitions.filter(pl.col("movement") == "upgraded").height
-    buying_at_start = before.filter(pl.col("lifecycle_stage").is_in([s for s, r in STAGE_RANK.items() if r >= 1])).height
+    buying = [s for s, r in STAGE_RANK.items() if r >= 1]
+    buying_at_start = stages_before.filter(pl.col("lifecycle_stage").is_in(buying)).height
     money = period.select(
         (pl.col(AMOUNT) - pl.col(REFUNDED)).sum().alias("revenue"),
         (pl.col(AMOUNT) - pl.col(REFUNDED) - pl.col(COST)).sum().alias("gross_profit"),
@@ -91,6 +102,42 @@ def period_kpis(
     }
 
 
+def rfm_tables_at(frame: pl.DataFrame, days: list[dt.date]) -> dict[dt.date, pl.DataFrame]:
+    """`rfm_table` (frequency in orders) as of each of ``days``, from one pass over a prepared frame.
+
+    Orders are first summed per customer and day, then per customer and *bucket* (the orders after one of
+    ``days`` up to the next); the table at a day adds up the buckets up to it. At ten million orders and a dozen
+    days this takes seconds, where a dozen `rfm_table` calls over every order take a minute.
+    """
+    days = sorted(set(days))
+    daily = frame.group_by(CUSTOMER, DATE).agg(
+        pl.len().alias("orders"), (pl.col(AMOUNT) - pl.col(REFUNDED)).sum().alias(MONETARY)
+    )
+    cuts = pl.Series(days, dtype=pl.Date)
+    buckets = (
+        daily.with_columns(cuts.search_sorted(daily[DATE], side="left").alias("bucket"))
+        .group_by(CUSTOMER, "bucket")
+        .agg(pl.col("orders").sum(), pl.len().alias("purchase_days"), pl.col(MONETARY).sum(),
+             pl.col(DATE).min().alias("first_purchase"), pl.col(DATE).max().alias("last_purchase"))
+    )
+    tables = {}
+    for index, day in enumerate(days):
+        tables[day] = (
+            buckets.filter(pl.col("bucket") <= index)
+            .group_by(CUSTOMER)
+            .agg(pl.col("orders").sum().cast(pl.Int64), pl.col("purchase_days").sum().cast(pl.Int64),
+                 pl.col(MONETARY).sum(), pl.col("first_purchase").min(), pl.col("last_purchase").max())
+            .with_columns(
+                (pl.lit(day) - pl.col("last_purchase")).dt.total_days().cast(pl.Int64).alias(RECENCY_DAYS),
+                pl.col("orders").alias(FREQUENCY),
+            )
+            .select(CUSTOMER, RECENCY_DAYS, FREQUENCY, MONETARY, "orders", "purchase_days", "first_purchase",
+                    "last_purchase")
+            .sort(CUSTOMER)
+        )
+    return tables
+
+
 def month_starts(start: dt.date, end: dt.date) -> list[dt.date]:
     """First days of the months from ``start``'s month to ``end``'s month."""
     out, current = [], dt.date(start.year, start.month, 1)
@@ -109,20 +156,27 @@ def monthly_kpis(
     by: str | None = None,
 ) -> pl.DataFrame:
     """`period_kpis` for each calendar month overlapping [start, end] (clipped to it), one row per month — and
-    per value of column ``by`` (e.g. ``"store_id"``) when given, with a ``by`` column first."""
+    per value of column ``by`` (e.g. ``"store_id"``) when given, with a ``by`` column first.
+
+    The same figures as calling `period_kpis` month by month, with the RFM tables of every month boundary
+    computed in one pass (`rfm_tables_at`)."""
     first_day, last_day = to_date(start), to_date(end)
+    rules = LifecycleRules(lapse_days=lapse_days)
+    months = []
+    for month in month_starts(first_day, last_day):
+        next_month = month_starts(month + dt.timedelta(days=32), month + dt.timedelta(days=32))[0]
+        months.append((month, max(month, first_day), min(next_month - dt.timedelta(days=1), last_day)))
+    boundaries = [day for _, begin, finish in months for day in (begin - dt.timedelta(days=1), finish)]
     groups = [(None, transactions)] if by is None else transactions.partition_by(by, as_dict=True).items()
     rows = []
-    for key, frame in groups:
-        for month in month_starts(first_day, last_day):
-            next_month = month_starts(month + dt.timedelta(days=32), month + dt.timedelta(days=32))[0]
-            period = period_kpis(
-                frame,
-                start=max(month, first_day),
-                end=min(next_month - dt.timedelta(days=1), last_day),
-                lapse_days=lapse_days,
-            )
-            row = {"month": month, **period}
+    for key, group in groups:
+        frame = prepare_transactions(group, as_of=last_day)
+        tables = rfm_tables_at(frame, boundaries)
+        for month, begin, finish in months:
+            period = frame.filter(pl.col(DATE).is_between(begin, finish))
+            row = {"month": month, **_kpis(period, first_day=begin, last_day=finish,
+                                           before=tables[begin - dt.timedelta(days=1)], after=tables[finish],
+                                           lapse_days=lapse_days, rules=rules)}
             if by is not None:
                 row = {by: key[0] if isinstance(key, tuple) else key, **row}
             rows.append(row)

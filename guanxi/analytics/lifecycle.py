@@ -90,7 +90,7 @@ def lifecycle_stages(
     days = rfm["purchase_days"].to_numpy()
     silent = rfm[RECENCY_DAYS].to_numpy()
     span = (rfm["last_purchase"] - rfm["first_purchase"]).dt.total_days().to_numpy()
-    tenure = (pl.Series([end] * rfm.height, dtype=pl.Date) - rfm["first_purchase"]).dt.total_days().to_numpy()
+    tenure = rfm.select((pl.lit(end) - pl.col("first_purchase")).dt.total_days().alias("t"))["t"].to_numpy()
     monetary = rfm[MONETARY].to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
         interval = np.where(days > 1, span / np.maximum(days - 1, 1), 0.0)
@@ -105,11 +105,13 @@ def lifecycle_stages(
     if threshold is None:
         threshold = float(np.median(monetary[repeat])) if repeat.any() else float("inf")
     mature = (orders >= rules.mature_min_orders) & (tenure >= rules.mature_min_days) & (monetary >= threshold)
-    stage = np.where(terminating, "terminating", np.where(~repeat, "developing", np.where(mature, "mature", "growing")))
+    # Codes into _BUYING_STAGES, not an array of strings: building a million Python str objects per call was
+    # most of the time of a monthly KPI series at scale.
+    code = np.where(terminating, 0, np.where(~repeat, 1, np.where(mature, 2, 3)))
     frame = pl.DataFrame(
         {
             CUSTOMER: rfm[CUSTOMER],
-            "lifecycle_stage": pl.Series(stage, dtype=pl.String),
+            "lifecycle_stage": _BUYING_STAGES.gather(code),
             "days_silent": rfm[RECENCY_DAYS],
             "lapse_after_days": pl.Series(np.round(lapse_after).astype(np.int64)),
         }
@@ -121,6 +123,9 @@ def lifecycle_stages(
             pl.col("lifecycle_stage").fill_null("potential")
         )
     return frame.sort(CUSTOMER)
+
+
+_BUYING_STAGES = pl.Series(["terminating", "developing", "mature", "growing"], dtype=pl.String)
 
 
 def _movement() -> pl.Expr:

@@ -4,7 +4,7 @@ A refresh reads every paid order and writes one score per customer: ten million 
 target. Through model instances that alone took minutes (a Decimal and a datetime object per value), so both
 directions here are one SQL statement per table: reads come back as CSV through PostgreSQL's `COPY … TO STDOUT`
 (or a SQLite cursor in chunks) straight into Polars, with times sent as epoch seconds and turned into the
-workspace's calendar days by Polars; writes go out through `BulkWriter` (`COPY` / `executemany`).
+workspace's calendar days by Polars; writes go out as Polars' CSV through `COPY` (`executemany` on SQLite).
 
 The SQL is raw, so it names the active workspace explicitly (`current_workspace()` raises when none is active,
 as the tenant managers do).
@@ -29,8 +29,8 @@ FETCH_ROWS = 50_000  # rows per fetch on SQLite: bounded memory on the Python si
 
 _ORDER_SCHEMA = {"order_id": pl.Int64, "customer_id": pl.Int64, "store_id": pl.Int64, "placed": pl.Int64,
                  "amount": pl.Float64, "refunded": pl.Float64}
-_LINE_SCHEMA = {"order_id": pl.Int64, "product": pl.Utf8, "quantity": pl.Int64, "amount": pl.Float64,
-                "cost": pl.Float64}
+_LINE_SCHEMA = {"order_id": pl.Int64, "product_id": pl.Int64, "label": pl.Utf8, "quantity": pl.Int64,
+                "amount": pl.Float64, "unit_cost": pl.Float64}
 _TRANSACTION_COLUMNS = ["customer_id", "store_id", "date", "amount", "refunded", "cost"]
 
 
@@ -56,8 +56,10 @@ def _epoch(column: str) -> str:
     return f"CAST(strftime('%%s', {column}) AS INTEGER)"
 
 
-def _float(column: str) -> str:
-    return f"CAST({column} AS {'double precision' if connection.vendor == 'postgresql' else 'REAL'})"
+def _money(column: str) -> str:
+    """SQL for a money column as Polars reads it into Float64: PostgreSQL's numeric text parses as it is
+    (casting costs the server a third more time at ten million rows); SQLite's values need to be REAL."""
+    return column if connection.vendor == "postgresql" else f"CAST({column} AS REAL)"
 
 
 def select_frame(sql: str, params: list, schema: dict) -> pl.DataFrame:
@@ -92,16 +94,24 @@ def paid_orders() -> PaidOrders:
     statuses = sorted(PAID_STATUSES)
     marks = ", ".join(["%s"] * len(statuses))
     orders = select_frame(
-        f"SELECT id, customer_id, store_id, {_epoch('placed_at')}, {_float('paid_amount')}, "
-        f"{_float('refunded_amount')} FROM {_table(Order)} WHERE workspace_id = %s AND status IN ({marks})",
+        f"SELECT id, customer_id, store_id, {_epoch('placed_at')}, {_money('paid_amount')}, "
+        f"{_money('refunded_amount')} FROM {_table(Order)} WHERE workspace_id = %s AND status IN ({marks})",
         [workspace_id, *statuses], _ORDER_SCHEMA,
     )
     # Every line is read and those of unpaid orders dropped by the join: cheaper than joining orders in SQL.
-    lines = select_frame(
-        f"SELECT order_id, CASE WHEN sku = '' THEN title ELSE sku END, quantity, {_float('amount')}, "
-        f"{_float('unit_cost * quantity')} FROM {_table(OrderLine)} WHERE workspace_id = %s",
+    # Lines of catalogue products send the product id, not text; the others their SKU, or title without one.
+    raw_lines = select_frame(
+        f"SELECT order_id, product_id, CASE WHEN product_id IS NULL THEN CASE WHEN sku = '' THEN title ELSE sku "
+        f"END END, quantity, {_money('amount')}, {_money('unit_cost')} FROM {_table(OrderLine)} "
+        "WHERE workspace_id = %s",
         [workspace_id], _LINE_SCHEMA,
     ).join(orders.select("order_id"), on="order_id", how="semi")
+    skus = pl.DataFrame(list(Product.objects.order_by().values_list("id", "sku")), orient="row",
+                        schema={"product_id": pl.Int64, "sku": pl.Utf8})
+    lines = raw_lines.join(skus, on="product_id", how="left").select(
+        "order_id", pl.coalesce("sku", "label").alias("product"), "quantity", "amount",
+        (pl.col("unit_cost") * pl.col("quantity")).alias("cost"),
+    )
     costs = lines.group_by("order_id").agg(pl.col("cost").sum())  # a null cost adds nothing
     transactions = (
         orders.join(costs, on="order_id", how="left")
@@ -129,9 +139,37 @@ def customer_ids() -> pl.Series:
     return frame["customer_id"]
 
 
-def _rows(frame: pl.DataFrame, columns: dict[str, pl.Expr], constants: tuple):
-    """`frame` as tuples in the order of `columns`, each followed by `constants` (a generator)."""
-    return (row + constants for row in frame.select(**columns).iter_rows())
+COPY_ROWS = 200_000  # rows per CSV block sent to COPY: bounded memory for the text
+
+
+def db_datetime(moment: dt.datetime) -> str:
+    """An aware datetime as the database's text: UTC with an offset for PostgreSQL, naive UTC as Django keeps
+    it in SQLite."""
+    text = moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return text + "+00" if connection.vendor == "postgresql" else text
+
+
+def insert_frame(model, frame: pl.DataFrame, constants: dict) -> None:
+    """Insert every row of `frame` plus the `constants` columns into `model`'s table; names are field attnames.
+
+    created_at/updated_at are set to now. PostgreSQL gets Polars' CSV through COPY (strings quoted so that ""
+    stays an empty string and an unquoted empty field is NULL); SQLite gets executemany. This skips model
+    validation and the tenant manager: callers pass the workspace_id themselves.
+    """
+    stamp = db_datetime(dt.datetime.now(dt.timezone.utc))
+    frame = frame.with_columns(**{k: pl.lit(v) for k, v in constants.items()}, created_at=pl.lit(stamp),
+                               updated_at=pl.lit(stamp))
+    quote = connection.ops.quote_name
+    names = ", ".join(quote(model._meta.get_field(name).column) for name in frame.columns)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {_table(model)} ({names}) FROM STDIN WITH (FORMAT csv)") as copy:
+                for offset in range(0, frame.height, COPY_ROWS):
+                    copy.write(frame.slice(offset, COPY_ROWS).write_csv(include_header=False,
+                                                                        quote_style="non_numeric"))
+        else:
+            marks = ", ".join(["%s"] * frame.width)
+            cursor.executemany(f"INSERT INTO {_table(model)} ({names}) VALUES ({marks})", frame.iter_rows())
 
 
 def _score_columns(frame: pl.DataFrame) -> dict[str, pl.Expr]:
@@ -171,17 +209,13 @@ def scores_replace(frame: pl.DataFrame, *, run: AnalyticsRun, day: dt.date) -> N
     previous scores in place.
     """
     workspace_id = current_workspace().pk
-    writer = BulkWriter()
-    as_of = writer.format_ts(int(run.as_of.timestamp()))
     CustomerScore.objects.all().delete()
     ScoreSnapshot.objects.filter(as_of=day).delete()
-    columns = _score_columns(frame)
-    writer.insert(CustomerScore, [*columns, "workspace_id", "run_id", "as_of"],
-                  _rows(frame, columns, (workspace_id, run.pk, as_of)))
-    snapshot = {name: columns[name] for name in ("customer_id", "lifecycle_stage", "rfm_segment", "value_class",
-                                                 "clv")}
-    writer.insert(ScoreSnapshot, [*snapshot, "workspace_id", "run_id", "as_of"],
-                  _rows(frame, snapshot, (workspace_id, run.pk, day.isoformat())))
+    scores = frame.select(**_score_columns(frame))
+    insert_frame(CustomerScore, scores,
+                 {"workspace_id": workspace_id, "run_id": run.pk, "as_of": db_datetime(run.as_of)})
+    insert_frame(ScoreSnapshot, scores.select("customer_id", "lifecycle_stage", "rfm_segment", "value_class", "clv"),
+                 {"workspace_id": workspace_id, "run_id": run.pk, "as_of": day.isoformat()})
     customers, scores = _table(Customer), _table(CustomerScore)
     with connection.cursor() as cursor:
         cursor.execute(
@@ -190,7 +224,7 @@ def scores_replace(frame: pl.DataFrame, *, run: AnalyticsRun, day: dt.date) -> N
             f"AND {customers}.lifecycle_stage <> s.lifecycle_stage",
             [workspace_id],
         )
-    writer.analyze_if_grown({CustomerScore: len(frame), ScoreSnapshot: len(frame)})
+    BulkWriter().analyze_if_grown({CustomerScore: len(frame), ScoreSnapshot: len(frame)})
 
 
 def previous_stages(day: dt.date) -> tuple[dt.date | None, pl.DataFrame | None]:
