@@ -266,3 +266,13 @@ def test_rfm_tables_at_several_days_equal_rfm_table_on_each(sample_transactions)
     for day, table in rfm_tables_at(prepared, days).items():
         # Money is summed in another order: equal up to rounding in the last bits.
         assert_frame_equal(table, rfm_table(sample_transactions, as_of=day), check_exact=False, rtol=1e-12)
+
+
+def test_upgraded_customers_are_the_upgraded_movement_of_lifecycle_transitions(sample_transactions):
+    from guanxi.analytics.kpis import _upgraded
+
+    for before_day, after_day in ((D(1997, 2, 28), D(1997, 5, 31)), (D(1997, 5, 31), D(1997, 12, 31))):
+        before = lifecycle_stages(rfm_table(sample_transactions, as_of=before_day), as_of=before_day)
+        after = lifecycle_stages(rfm_table(sample_transactions, as_of=after_day), as_of=after_day)
+        counts = transition_counts(lifecycle_transitions(before, after))
+        assert counts["upgraded"] > 0 and _upgraded(before, after) == counts["upgraded"]
