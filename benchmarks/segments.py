@@ -6,11 +6,15 @@
 Needs a generated workspace (benchmarks/generate.py; the issue's target is 1,000,000 customers / 10,000,000 orders
 on PostgreSQL). Steps, each timed:
 
-1. rebuild the order figures segments read (CustomerFacts: one INSERT … SELECT over all orders) — what runs after
-   an import;
+1. rebuild what rules read (`facts_rebuild`: CustomerFacts — order figures and a copy of the scores — and
+   CustomerStore, one INSERT … SELECT each, and the purchases of changed orders) — what runs after an import.
+   The first rebuild copies every paid order line into CustomerPurchase; then the newest `--touch` orders
+   (default 100,000, 1 %) are stamped as changed, as an import updating them would, and the rebuild is timed
+   again;
 2. when the workspace has no analytics scores yet, derive them here from the order figures (RFM quintiles, the
    11-segment map and 8 value classes, a recency-based P(alive), CLV, churn bands) so that score rules have
-   realistic selectivity — said so in the output; with scores present they are used as they are;
+   realistic selectivity — said so in the output — and rebuild once more to copy them; with scores present
+   they are used as they are;
 3. preview: each of 20 rules mixing profile, behaviour and scores is counted once to warm the cache, then
    `--repeat` times; p50/p95/max over all those counts (the exact COUNT the builder shows), and the time of the
    10-customer sample query;
@@ -18,7 +22,9 @@ on PostgreSQL). Steps, each timed:
    the second (a day later) writes only who entered and left — each segment in its own transaction.
 
 Prints JSON (machine, database, sizes, every figure) and writes it to benchmarks/results/segments.json.
-Writes segments, facts and (only when there were none) scores into the workspace: use a benchmark database.
+Writes segments, facts, `updated_at` of the touched orders and (only when there were none) scores into the
+workspace: use a benchmark database. Autovacuum being off on the benchmark machine, run `VACUUM ANALYZE` after
+the first rebuild (index-only scans need the visibility map), as autovacuum would.
 """
 
 from __future__ import annotations
@@ -153,6 +159,9 @@ def main() -> int:
     parser.add_argument("--workspace", default="demo")
     parser.add_argument("--repeat", type=int, default=5, help="timed counts per rule (after one warm-up)")
     parser.add_argument("--skip-facts", action="store_true", help="reuse the order figures already built")
+    parser.add_argument("--skip-refresh", action="store_true", help="time the preview counts only")
+    parser.add_argument("--touch", type=int, default=100_000,
+                        help="orders stamped as changed before the second, incremental rebuild (0: no second one)")
     args = parser.parse_args()
 
     setup_django()
@@ -183,8 +192,17 @@ def main() -> int:
         if not args.skip_facts:
             figures["facts_rebuild"] = facts_rebuild()
             print(f"facts rebuilt: {figures['facts_rebuild']}", flush=True)
+            if args.touch:
+                # The newest orders, as an import bringing their new statuses would stamp them.
+                touched = Order.objects.order_by("-pk").values("pk")[:args.touch]
+                Order.objects.filter(pk__in=touched).update(updated_at=timezone.now())
+                figures["facts_rebuild_after_touch"] = {"orders_touched": args.touch, **facts_rebuild()}
+                print(f"facts rebuilt after {args.touch:,} orders changed: {figures['facts_rebuild_after_touch']}",
+                      flush=True)
         if CustomerScore.objects.count() < figures["customers"] // 2:
             figures["scores"] = {"source": "derived by this benchmark from order figures", **derive_scores(workspace)}
+            figures["facts_rebuild_with_scores"] = facts_rebuild()
+            print(f"facts rebuilt with the derived scores: {figures['facts_rebuild_with_scores']}", flush=True)
         elif CustomerScore.objects.filter(run__isnull=False).exists():
             figures["scores"] = {"source": "analytics refresh", "rows": CustomerScore.objects.count()}
         else:  # rows without a run are the ones derive_scores wrote on an earlier run
@@ -232,6 +250,9 @@ def main() -> int:
               f"max {figures['preview']['max_ms']} ms; without the purchase rules: "
               f"{figures['preview']['without_purchase_rules']}", flush=True)
 
+        if args.skip_refresh:
+            figures["refresh"] = None
+            return _report(figures)
         # 4. Refreshing 30 saved segments.
         Segment.objects.filter(name__startswith="bench: ").delete()
         builtin = segments_ensure_builtin()
@@ -260,6 +281,11 @@ def main() -> int:
                   f"{rounds[-1]['members']:,} memberships, {rounds[-1]['entered']:,} entered, "
                   f"{rounds[-1]['left']:,} left (slowest {slowest.seconds:.1f} s)", flush=True)
         figures["refresh"] = rounds
+    return _report(figures)
+
+
+def _report(figures: dict) -> int:
+    """Print the figures (without the per-rule table, printed above) and write them to benchmarks/results."""
     out = ROOT / "benchmarks" / "results"
     out.mkdir(parents=True, exist_ok=True)
     (out / "segments.json").write_text(json.dumps(figures, ensure_ascii=False, indent=2))

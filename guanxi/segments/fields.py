@@ -12,7 +12,8 @@ Semantics every field shares (tests in tests/test_segments_rules.py hold each of
   (N = 1 is that day alone). For date-time columns they become ranges of instants, so indexes serve them.
 * Behaviour (order figures) comes from CustomerFacts; a customer without orders counts as 0 orders and 0 paid,
   with no first/last order and no average order value.
-* Scores come from insight's CustomerScore; a customer without a score row has none of them.
+* Scores come from insight's CustomerScore, copied into CustomerFacts at each rebuild (which follows every
+  analytics refresh); a customer without a score row has none of them.
 
 Other apps add their own fields (e.g. service tickets) with `register_field`.
 """
@@ -25,6 +26,7 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any, Callable
 
+from django.db import connection
 from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import ExtractMonth
@@ -439,43 +441,51 @@ def _consent(channel: str):
 
 def _purchase(kind: str):
     """Bought, in a paid order, a product of the given SKU / category: ever, or (with "days") on one of the N days
-    ending on as_of's day. Categories are turned into product ids while compiling (a few rows), so order lines are
-    found through their product index with estimates the database can trust."""
+    ending on as_of's day. Read from CustomerPurchase (the paid order lines, as of the last facts rebuild) by one
+    range of its (workspace, SKU, placed_at, customer) index. A category stands for the SKUs of its products,
+    turned into a list while compiling (a few rows) — the way order lines link their product — so that lines an
+    import wrote, which carry the SKU only, count too."""
 
     def predicate(op: str, value, compiled: Compiled, extra: dict) -> Q:
-        from guanxi.commerce.models import PAID_STATUSES, OrderLine, Product
+        from guanxi.commerce.models import Product
+        from guanxi.segments.models import CustomerPurchase
 
-        values = value if op == "in" else [value]
-        if kind == "sku":
-            lines = OrderLine.all_workspaces.filter(sku__in=values)
-        else:
-            products = list(Product.objects.filter(category__in=values).values_list("id", flat=True))
-            lines = OrderLine.all_workspaces.filter(product_id__in=products)
-        # Correlated to the outer customer: no workspace filter needed (see `exists`).
-        lines = lines.filter(order__customer=OuterRef("pk"), order__status__in=PAID_STATUSES)
+        ctx = compiled.context
+        skus = value if op == "in" else [value]
+        if kind == "category":
+            skus = list(Product.objects.filter(category__in=skus).values_list("sku", flat=True))
+        # The workspace is named because SKUs are free text other workspaces use too, and it leads the index.
+        rows = CustomerPurchase.all_workspaces.filter(workspace_id=ctx.workspace_id, sku__in=skus)
         days = extra.get("days")
         if days:
-            ctx = compiled.context
-            lines = lines.filter(order__placed_at__gte=ctx.day_start(ctx.today - dt.timedelta(days=days - 1)),
-                                 order__placed_at__lt=ctx.day_start(ctx.today + dt.timedelta(days=1)))
-        return Q(Exists(lines))
+            rows = rows.filter(placed_at__gte=ctx.day_start(ctx.today - dt.timedelta(days=days - 1)),
+                               placed_at__lt=ctx.day_start(ctx.today + dt.timedelta(days=1)))
+        if connection.vendor == "sqlite":
+            # SQLite runs a correlated EXISTS once per customer, each time reading the SKUs' whole range of the
+            # index; an uncorrelated IN list it builds once (customer is never NULL, so NOT IN is exact).
+            return Q(pk__in=rows.values("customer_id"))
+        # PostgreSQL plans EXISTS as one (anti-)join with the range; NOT IN over a subquery it could not.
+        return Q(Exists(rows.filter(customer=OuterRef("pk"))))
 
     return predicate
 
 
 def _lifecycle(op: str, value, compiled: Compiled) -> Q:
-    """The stage the analytics refresh wrote on the score; customers it has not scored yet keep their profile's.
+    """The stage the analytics refresh wrote on the score (copied into the facts); customers it has not scored
+    yet keep their profile's.
 
     Written as "score stage matches, or no score stage and profile stage matches" rather than as one COALESCE
     expression: the database estimates each side from its statistics (a computed column it would guess, and a
     guess of 2,000 for 700,000 rows picks a plan that probes an index 700,000 times)."""
-    no_score_stage = Q(score__isnull=True) | Q(score__lifecycle_stage="")
+    stage = "segment_facts__lifecycle_stage"
+    # isnull also holds for a customer without a facts row (the join is an outer one).
+    no_score_stage = Q(**{f"{stage}__isnull": True}) | Q(**{stage: ""})
     if op == "is_set":
-        return Q(score__lifecycle_stage__gt="") | (no_score_stage & Q(lifecycle_stage__gt=""))
+        return Q(**{f"{stage}__gt": ""}) | (no_score_stage & Q(lifecycle_stage__gt=""))
     values = value if op == "in" else [value]
-    # Never NULL (see `column`): a customer without a score row must match the negation when the profile stage
-    # does not match.
-    scored = Q(score__lifecycle_stage__in=values, score__lifecycle_stage__isnull=False)
+    # Never NULL (see `column`): a customer without a score must match the negation when the profile stage does
+    # not match.
+    scored = Q(**{f"{stage}__in": values, f"{stage}__isnull": False})
     return scored | (no_score_stage & Q(lifecycle_stage__in=values))
 
 
@@ -483,11 +493,12 @@ def _clv_top_percent(op: str, value, compiled: Compiled) -> Q:
     """In the top `value` percent of the workspace's customers by CLV (ties at the threshold included).
 
     The threshold is the CLV at position ceil(n·p/100) in descending order, found by a scalar subquery inside the
-    same SQL statement: (n·p − 1) / 100 in integer arithmetic is that position's zero-based offset.
+    same SQL statement: (n·p − 1) / 100 in integer arithmetic is that position's zero-based offset. It reads the
+    scores copied into the facts, like the comparison, so both come from the same analytics refresh.
     """
-    from guanxi.insight.models import CustomerScore
+    from guanxi.segments.models import CustomerFacts
 
-    table = CustomerScore._meta.db_table
+    table = CustomerFacts._meta.db_table
     threshold = RawSQL(
         f'(SELECT s.clv FROM {table} s WHERE s.workspace_id = %s AND s.clv IS NOT NULL ORDER BY s.clv DESC '
         f'LIMIT 1 OFFSET ((SELECT COUNT(*) FROM {table} c WHERE c.workspace_id = %s AND c.clv IS NOT NULL) '
@@ -495,7 +506,7 @@ def _clv_top_percent(op: str, value, compiled: Compiled) -> Q:
         (compiled.context.workspace_id, compiled.context.workspace_id, int(value)),
     )
     alias = compiled.alias(f"_sg_clv_top_{int(value)}", threshold)
-    return Q(score__clv__gte=F(alias))
+    return Q(segment_facts__clv__gte=F(alias))
 
 
 # The catalogue ------------------------------------------------------------------------------------------------
@@ -576,30 +587,30 @@ def _builtin_fields() -> None:
     ]
 
     scores = [
-        FieldDef("rfm_r", "scores", "int", _("RFM recency score"), INT_OPS, column("score__rfm_r"),
+        FieldDef("rfm_r", "scores", "int", _("RFM recency score"), INT_OPS, column(f"{facts}__rfm_r"),
                  min_value=1, max_value=5),
-        FieldDef("rfm_f", "scores", "int", _("RFM frequency score"), INT_OPS, column("score__rfm_f"),
+        FieldDef("rfm_f", "scores", "int", _("RFM frequency score"), INT_OPS, column(f"{facts}__rfm_f"),
                  min_value=1, max_value=5),
-        FieldDef("rfm_m", "scores", "int", _("RFM monetary score"), INT_OPS, column("score__rfm_m"),
+        FieldDef("rfm_m", "scores", "int", _("RFM monetary score"), INT_OPS, column(f"{facts}__rfm_m"),
                  min_value=1, max_value=5),
         FieldDef("rfm_segment", "scores", "choice", _("RFM segment"), CHOICE_OPS,
-                 column("score__rfm_segment", text=True), choices=RFM_SEGMENTS),
+                 column(f"{facts}__rfm_segment", text=True), choices=RFM_SEGMENTS),
         FieldDef("value_class", "scores", "choice", _("Value class"), CHOICE_OPS,
-                 column("score__value_class", text=True), choices=VALUE_CLASSES),
+                 column(f"{facts}__value_class", text=True), choices=VALUE_CLASSES),
         FieldDef("value_tier", "scores", "choice", _("Value tier (ABC)"), CHOICE_OPS,
-                 column("score__value_tier", text=True), choices=_choices(ValueTier)),
+                 column(f"{facts}__value_tier", text=True), choices=_choices(ValueTier)),
         FieldDef("lifecycle_stage", "scores", "choice", _("Lifecycle stage"), CHOICE_OPS,
                  _lifecycle, choices=_choices(Lifecycle)),
-        FieldDef("clv", "scores", "decimal", _("Customer lifetime value"), NUMBER_OPS, column("score__clv")),
+        FieldDef("clv", "scores", "decimal", _("Customer lifetime value"), NUMBER_OPS, column(f"{facts}__clv")),
         FieldDef("clv_top_percent", "scores", "int", _("CLV rank (top N percent)"), ("<=",), _clv_top_percent,
                  min_value=1, max_value=100, help=_("In the top N percent of customers by CLV.")),
-        FieldDef("p_alive", "scores", "float", _("P(alive)"), NUMBER_OPS, column("score__p_alive"),
+        FieldDef("p_alive", "scores", "float", _("P(alive)"), NUMBER_OPS, column(f"{facts}__p_alive"),
                  min_value=0, max_value=1),
         FieldDef("buy_again", "scores", "float", _("Will buy again (probability)"), NUMBER_OPS,
-                 column("score__buy_again"), min_value=0, max_value=1),
+                 column(f"{facts}__buy_again"), min_value=0, max_value=1),
         FieldDef("churn_risk", "scores", "choice", _("Churn risk"), CHOICE_OPS,
-                 column("score__churn_risk", text=True), choices=_choices(ChurnRisk)),
-        FieldDef("gross_profit", "scores", "decimal", _("Gross profit"), NUMBER_OPS, column("score__gross_profit")),
+                 column(f"{facts}__churn_risk", text=True), choices=_choices(ChurnRisk)),
+        FieldDef("gross_profit", "scores", "decimal", _("Gross profit"), NUMBER_OPS, column(f"{facts}__gross_profit")),
     ]
     for field in (*profile, *behaviour, *scores):
         register_field(field)

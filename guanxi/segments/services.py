@@ -158,10 +158,13 @@ def _apply_matches(segment: Segment, table: str, *, as_of: dt.datetime, now: dt.
             [as_of_db, now_db, segment.pk],
         )
         left = cursor.rowcount
+        # In customer order: the (segment, customer) and customer indexes then grow at one end instead of at
+        # random pages — a first refresh writes millions of rows.
         cursor.execute(
             f"INSERT INTO {member_table} (workspace_id, segment_id, customer_id, entered_at, left_at, created_at, "
             f"updated_at) SELECT %s, %s, m.id, %s, NULL, %s, %s FROM {table} m WHERE NOT EXISTS ("
-            f"SELECT 1 FROM {member_table} s WHERE s.segment_id = %s AND s.left_at IS NULL AND s.customer_id = m.id)",
+            f"SELECT 1 FROM {member_table} s WHERE s.segment_id = %s AND s.left_at IS NULL AND s.customer_id = m.id) "
+            f"ORDER BY m.id",
             [segment.workspace_id, segment.pk, as_of_db, now_db, now_db, segment.pk],
         )
         entered = cursor.rowcount

@@ -16,6 +16,11 @@ def insert_select(model, columns: tuple[str, ...], queryset, constants: dict) ->
     the queryset's select order), with `constants` (field name → value) the same in every row. Returns the count.
     """
     sql, params = queryset.query.sql_with_params()
+    return insert_rows(model, columns, sql, params, constants)
+
+
+def insert_rows(model, columns: tuple[str, ...], sql: str, params, constants: dict) -> int:
+    """`insert_select` for a SELECT already in SQL (`sql` with `params`), e.g. one that joins an ORM query."""
     quote = connection.ops.quote_name
     names = [model._meta.get_field(name).column for name in (*columns, *constants)]
     # Constants go through their fields' adaptation, as an ORM insert would (aware datetimes to UTC on SQLite…).
