@@ -14,7 +14,7 @@ from guanxi.activities.models import OPEN_STAGES, Interaction, Opportunity, Task
 from guanxi.commerce.models import PAID_STATUSES, Order
 from guanxi.customers.identity import normalize_email, normalize_phone
 from guanxi.customers.models import Customer, CustomerTag, Identity, IdentityKind
-from guanxi.workspaces.tenancy import current_time_zone, workspace_today
+from guanxi.workspaces.tenancy import current_time_zone, current_workspace, workspace_today
 
 SEARCH_LIMIT = 50  # matches per search path; staff refine the query rather than page through hundreds
 
@@ -56,16 +56,31 @@ def search_customer_ids(q: str) -> list[int]:
     return ids
 
 
-def customer_list(*, q: str = "", tag: str = "", owner_id: int | None = None) -> QuerySet[Customer]:
-    """Customers for the list page: search results when `q` is given, else the newest; merged ones hidden."""
+# Score columns the list sorts by (highest first; "-" prefix for lowest first). Sorting leaves out customers
+# without that score (not yet refreshed, or the models could not be fitted) so that an index can serve the order
+# at a million customers (insight's score_clv_rank and score_profit_rank).
+SCORE_SORTS = {"clv": "score__clv", "profit": "score__gross_profit"}
+
+
+def customer_list(*, q: str = "", tag: str = "", owner_id: int | None = None,
+                  sort: str = "") -> QuerySet[Customer]:
+    """Customers for the list page: search results when `q` is given, else the newest (or by a score in
+    `SCORE_SORTS`); merged ones hidden. Each comes with its analytics score (None before the first refresh)."""
     customers = Customer.objects.filter(merged_into__isnull=True)
+    field = SCORE_SORTS.get(sort.lstrip("-"))
+    if field:
+        # Filtered and ordered on the score's own columns (workspace, value, customer) so that the index walk
+        # gives the order and the LIMIT stops it after one page.
+        sign = "" if sort.startswith("-") else "-"
+        scored = {f"{field}__isnull": False, "score__workspace": current_workspace()}
+        customers = customers.filter(**scored).order_by(f"{sign}{field}", f"{sign}score__customer_id")
     if q:
         customers = customers.filter(id__in=search_customer_ids(q))
     if tag:
         customers = customers.filter(customer_tags__tag__name=tag)
     if owner_id:
         customers = customers.filter(owner_id=owner_id)
-    return customers.select_related("owner").prefetch_related(
+    return customers.select_related("owner", "score").prefetch_related(
         Prefetch("customer_tags", queryset=CustomerTag.objects.select_related("tag")),
         Prefetch("identities", queryset=Identity.objects.filter(kind__in=[IdentityKind.PHONE, IdentityKind.EMAIL,
                                                                           IdentityKind.BUYER_NICK])),

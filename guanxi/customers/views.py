@@ -23,7 +23,7 @@ from guanxi.customers.forms import (
 )
 from guanxi.customers.models import Customer, CustomerTag, CustomField, Identity, Tag
 from guanxi.customers.selectors import customer_360, customer_list as select_customers
-from guanxi.customers.selectors import order_summaries, search_customer_ids
+from guanxi.customers.selectors import SCORE_SORTS, order_summaries, search_customer_ids
 from guanxi.web.decorators import member_required
 from guanxi.web.forms import add_service_errors
 from guanxi.web.paging import paginate
@@ -50,7 +50,10 @@ def _user(memberships, user_id: str):
 def customer_list(request):
     q = request.GET.get("q", "").strip()
     tag = request.GET.get("tag", "").strip()
-    customers = select_customers(tag=tag)
+    sort = request.GET.get("sort", "")
+    if sort.lstrip("-") not in SCORE_SORTS:
+        sort = ""
+    customers = select_customers(tag=tag, sort="" if q else sort)
     total = None
     if q:
         # Keep the search's ranking (exact phone/email/order matches before name prefixes) on the page.
@@ -67,6 +70,8 @@ def customer_list(request):
         "q": q,
         "tag": tag,
         "tags": list(Tag.objects.all()),
+        "sort": sort,
+        "sort_columns": [("clv", _("Lifetime value")), ("profit", _("Gross profit"))],
         "page": page,
         "total": total,
         "summaries": order_summaries([c.id for c in page.items]),

@@ -70,6 +70,10 @@ class CustomerScore(WorkspaceOwned):
             models.Index(fields=["workspace", "value_class"], name="score_value_class"),
             models.Index(fields=["workspace", "lifecycle_stage"], name="score_lifecycle"),
             models.Index(fields=["workspace", "churn_risk", "-clv"], name="score_risk_clv"),
+            # The customer list's score sorts (guanxi.customers.selectors.SCORE_SORTS).
+            models.Index(fields=["workspace", "gross_profit", "customer"], name="score_profit_rank"),
+            models.Index(fields=["workspace", "clv", "customer"], name="score_clv_rank",
+                         condition=models.Q(clv__isnull=False)),
         ]
 
 
