@@ -31,7 +31,8 @@ def test_paid_orders_arrive_as_local_days_with_their_cost_and_refunds(workspace,
            lines=[{"sku": "TEA-1", "title": "龙井", "quantity": 2, "unit_price": "80"}])
     _order(store, wang, "A2", "partially_refunded", dt.datetime(2026, 3, 5, 2, 0, tzinfo=SHANGHAI),
            paid="99.90", refunded="20.00", lines=[{"sku": "X", "title": "no known cost", "unit_price": "99.9"}])
-    _order(store, li, "B1", "closed", dt.datetime(2026, 3, 6, tzinfo=SHANGHAI))
+    _order(store, li, "B1", "closed", dt.datetime(2026, 3, 6, tzinfo=SHANGHAI),
+           lines=[{"sku": "TEA-1", "title": "龙井", "quantity": 5, "unit_price": "80"}])
     _order(store, li, "B2", "pending_payment", dt.datetime(2026, 3, 7, tzinfo=SHANGHAI), paid="0")
     with tenancy.active(other_workspace):
         rival = store_create(workspace=other_workspace, name="Rival", platform="taobao", currency="CNY")
@@ -46,10 +47,10 @@ def test_paid_orders_arrive_as_local_days_with_their_cost_and_refunds(workspace,
         {"customer_id": wang.pk, "store_id": store.pk, "date": dt.date(2026, 3, 5), "amount": 99.9,
          "refunded": 20.0, "cost": 0.0},
     ]
-    assert paid.lines.sort("product").to_dicts() == [
-        {"product": "TEA-1", "quantity": 2, "amount": 160.0, "cost": 61.0},
-        {"product": "X", "quantity": 1, "amount": 99.9, "cost": None},
-    ]
+    products = {row["product"]: row for row in paid.products.to_dicts()}
+    assert set(products) == {"TEA-1", "X"}  # B1 closed and B2 unpaid: their lines are not counted
+    assert (products["TEA-1"]["units"], products["TEA-1"]["revenue"], products["TEA-1"]["cost"]) == (2, 160.0, 61.0)
+    assert products["X"]["cost_known_share"] == 0.0 and products["X"]["gross_profit"] == 99.9
 
 
 def test_customer_ids_leave_out_merged_away_customers_and_other_workspaces(workspace, other_workspace):

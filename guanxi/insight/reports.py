@@ -13,7 +13,7 @@ import datetime as dt
 import numpy as np
 import polars as pl
 
-from guanxi.analytics import monthly_kpis, pareto_curve, product_table, retention_cohorts, top_share
+from guanxi.analytics import monthly_kpis, pareto_curve, retention_cohorts, top_share
 from guanxi.analytics.lifecycle import lifecycle_transitions, transition_counts, transition_matrix
 
 KPI_MONTHS = 12  # months of KPI trend, per workspace and per store
@@ -58,11 +58,9 @@ def cohort_grid(transactions: pl.DataFrame, *, end: dt.date) -> list[dict]:
     return _json_rows(cohorts.filter(pl.col("cohort") >= _month_window(end, COHORT_MONTHS)))
 
 
-def top_products(lines: pl.DataFrame, titles: dict[str, str]) -> list[dict]:
-    """The `TOP_PRODUCTS` products earning the most gross profit, with units, revenue, cost and margin."""
-    if lines.is_empty():
-        return []
-    rows = _json_rows(product_table(lines, product="product").head(TOP_PRODUCTS))
+def top_products(products: pl.DataFrame, titles: dict[str, str]) -> list[dict]:
+    """The first `TOP_PRODUCTS` rows of a `product_table` (most gross profit first), named by their titles."""
+    rows = _json_rows(products.head(TOP_PRODUCTS))
     for row in rows:
         row["title"] = titles.get(row["product"], row["product"])
     return rows
@@ -104,7 +102,7 @@ def profit_concentration(scores: pl.DataFrame) -> dict:
             "top20_share": top_share(profits, 0.2)}
 
 
-def dashboard_figures(*, transactions: pl.DataFrame, lines: pl.DataFrame, scores: pl.DataFrame,
+def dashboard_figures(*, transactions: pl.DataFrame, products: pl.DataFrame, scores: pl.DataFrame,
                       previous_stages: pl.DataFrame | None, previous_day: dt.date | None, end: dt.date,
                       titles: dict[str, str]) -> dict:
     """Everything above in one JSON-ready dict, for `AnalyticsRun.dashboard`."""
@@ -112,7 +110,7 @@ def dashboard_figures(*, transactions: pl.DataFrame, lines: pl.DataFrame, scores
         **profit_concentration(scores),
         "kpis": kpi_trend(transactions, end=end),
         "cohorts": cohort_grid(transactions, end=end),
-        "products": top_products(lines, titles),
+        "products": top_products(products, titles),
         "clv_histogram": clv_histogram(scores["clv"]) if "clv" in scores.columns else [],
         "flows": lifecycle_flows(previous_stages, scores),
         "flows_since": previous_day.isoformat() if previous_day and previous_stages is not None else None,

@@ -54,7 +54,8 @@ def insight_refresh(*, as_of: dt.date | dt.datetime | None = None, settings: Ins
                                   settings=settings or InsightSettings())
         scored = time.perf_counter()
         earlier, stages = previous_stages(day)
-        dashboard = dashboard_figures(transactions=orders.transactions, lines=orders.lines, scores=result.customers,
+        dashboard = dashboard_figures(transactions=orders.transactions, products=orders.products,
+                                      scores=result.customers,
                                       previous_stages=stages, previous_day=earlier, end=day,
                                       titles=product_titles())
         reported = time.perf_counter()

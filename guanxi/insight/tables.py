@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import polars as pl
 from django.db import connection
 
+from guanxi.analytics import product_table
+
 from guanxi.commerce.models import PAID_STATUSES, Order, OrderLine, Product
 from guanxi.customers.models import Customer
 from guanxi.demo.bulk import BulkWriter
@@ -40,12 +42,13 @@ class PaidOrders:
 
     `transactions`: one row per order — customer_id, store_id, date (calendar day the order was placed, workspace
     time zone), amount (paid), refunded, cost (the lines' known unit cost × quantity; 0 when unknown).
-    `lines`: one row per line of those orders — product (SKU, or the title when the line has none), quantity,
-    amount, cost (null when unknown): the input of `guanxi.analytics.product_table`.
+    `products`: `guanxi.analytics.product_table` of those orders' lines, one row per product (SKU, or the title
+    when a line has none), best earners first. (The lines themselves, 14 million rows at the scale target, are
+    let go as soon as they are summed.)
     """
 
     transactions: pl.DataFrame
-    lines: pl.DataFrame
+    products: pl.DataFrame
 
 
 def _epoch(column: str) -> str:
@@ -122,7 +125,7 @@ def paid_orders() -> PaidOrders:
         )
         .select(_TRANSACTION_COLUMNS)
     )
-    return PaidOrders(transactions=transactions, lines=lines.drop("order_id"))
+    return PaidOrders(transactions=transactions, products=product_table(lines, product="product"))
 
 
 def paid_order_frame() -> pl.DataFrame:
