@@ -4,6 +4,9 @@ import datetime as dt
 import zoneinfo
 from decimal import Decimal
 
+import pytest
+from django.db import connection, transaction
+
 from guanxi.analytics import customer_insight
 from guanxi.commerce.services import order_create, product_create
 from guanxi.customers.models import Customer
@@ -11,7 +14,7 @@ from guanxi.customers.services import customer_create
 from guanxi.insight.models import AnalyticsRun, CustomerScore, ScoreSnapshot
 from guanxi.insight.tables import customer_ids, paid_order_frame, paid_orders, scores_replace
 from guanxi.workspaces import tenancy
-from guanxi.workspaces.services import store_create
+from guanxi.workspaces.services import store_create, workspace_create
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
 UTC = dt.timezone.utc
@@ -91,3 +94,21 @@ def test_scores_written_are_the_analytics_figures_and_replace_the_previous_ones(
         assert score.run_id == run.pk and score.as_of == run.as_of
     assert set(ScoreSnapshot.objects.values_list("as_of", flat=True)) == {as_of}
     assert sorted(expected) == sorted(c.pk for c in buyers)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_the_two_reads_run_side_by_side_with_the_same_result():
+    # Committed data (transaction=True): on PostgreSQL the lines are then read on a second connection.
+    workspace = workspace_create(slug="side", name="Side by side", time_zone="Asia/Shanghai")
+    with tenancy.active(workspace):
+        store = store_create(workspace=workspace, name="Side", platform="taobao", currency="CNY")
+        product_create(sku="TEA-1", title="龙井", price=Decimal("80"), cost=Decimal("30"))
+        buyer = customer_create(name="王芳")
+        _order(store, buyer, "S1", "paid", dt.datetime(2026, 3, 1, 12, tzinfo=SHANGHAI), paid="80",
+               lines=[{"sku": "TEA-1", "title": "龙井", "unit_price": "80"}])
+        assert not connection.in_atomic_block
+        parallel = paid_orders()
+        with transaction.atomic():
+            serial = paid_orders()
+    assert parallel.transactions.equals(serial.transactions) and parallel.products.equals(serial.products)
+    assert parallel.transactions["cost"].to_list() == [30.0]

@@ -39,11 +39,18 @@ class AnalyticsRun(WorkspaceOwned):
         ordering = ["-created_at"]
 
 
+# A refresh rewrites a million score and snapshot rows; each index costs seconds of that. The single-column
+# indexes Django adds to foreign keys are dropped where a composite or unique index leads with the same column
+# (workspace, customer) or nothing looks rows up by it (runs are never deleted).
+_NO_INDEX = {"db_index": False}
+
+
 class CustomerScore(WorkspaceOwned):
     """A customer's latest scores (one row per customer), written by the refresh and read by lists and segments."""
 
+    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="+", **_NO_INDEX)
     customer = models.OneToOneField("customers.Customer", on_delete=models.CASCADE, related_name="score")
-    run = models.ForeignKey(AnalyticsRun, null=True, on_delete=models.SET_NULL, related_name="+")
+    run = models.ForeignKey(AnalyticsRun, null=True, on_delete=models.SET_NULL, related_name="+", **_NO_INDEX)
     as_of = models.DateTimeField()
     recency_days = models.IntegerField(null=True, blank=True, help_text="Days since the last paid order.")
     frequency = models.IntegerField(default=0, help_text="Paid orders.")
@@ -80,8 +87,10 @@ class CustomerScore(WorkspaceOwned):
 class ScoreSnapshot(WorkspaceOwned):
     """A customer's stage and classes on one refresh date, so transitions (upgraded, lost…) can be counted."""
 
-    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="score_snapshots")
-    run = models.ForeignKey(AnalyticsRun, on_delete=models.CASCADE, related_name="snapshots")
+    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="+", **_NO_INDEX)
+    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="score_snapshots",
+                                 **_NO_INDEX)  # snapshot_one_per_day (customer, as_of) leads with it
+    run = models.ForeignKey(AnalyticsRun, on_delete=models.CASCADE, related_name="snapshots", **_NO_INDEX)
     as_of = models.DateField()
     lifecycle_stage = models.CharField(max_length=20, blank=True)
     rfm_segment = models.CharField(max_length=30, blank=True)
