@@ -80,10 +80,11 @@ def _keys(row: OrderRow, store: Store) -> list[Key]:
                       member_kind=row.member_kind, name=row.name, number=row.number, store_id=store.pk)
 
 
-def _buyer(row: OrderRow) -> tuple[str, str, str]:
-    """A new customer's (name, masked display phone, address) from the order that introduced them."""
-    masked = row.phone if row.phone and is_masked(row.phone) else ""
-    return row.name[:200], masked[:32], row.receiver_address[:300]
+def _new_customer(name: str, phone: str, address: str) -> tuple[str, str, str]:
+    """A new customer's (name, display phone, address) from the order that introduced them: a masked phone is
+    kept for display, an unmasked one only as an identity."""
+    masked = phone if phone and is_masked(phone) else ""
+    return name[:200], masked[:32], address[:300]
 
 
 def _orders_by_number(store: Store, numbers: list[str]):
@@ -229,7 +230,8 @@ class _Engine:
         # A number repeated within the file: its last row is the order's latest state.
         latest = {row.number: row for row in rows}
         rows = list(latest.values())
-        customer_ids = self._customers([_keys(row, self.store) for row in rows], lambda i: _buyer(rows[i]))
+        customer_ids = self._customers([_keys(row, self.store) for row in rows], lambda i: _new_customer(
+            rows[i].name, rows[i].phone, rows[i].receiver_address))
         self._consents(rows, customer_ids)
         self._tags(rows, customer_ids)
         existing = {order.number: order for order in
@@ -301,14 +303,10 @@ class _Engine:
         self.number_spans.add(low, high)
         self._lookup({key for keys in batch.keys for key in keys})  # one round of queries for the whole batch
         names, phones, addresses = (frame[name].to_list() for name in ("name", "phone", "receiver_address"))
-
-        def buyer(i: int) -> tuple[str, str, str]:
-            masked = phones[i] if phones[i] and is_masked(phones[i]) else ""
-            return names[i][:200], masked[:32], addresses[i][:300]
-
         customer_ids: list[int] = []
         for start in range(0, len(frame), CHUNK):
-            customer_ids += self._customers(batch.keys[start:start + CHUNK], lambda i, start=start: buyer(start + i))
+            customer_ids += self._customers(batch.keys[start:start + CHUNK], lambda i, start=start: _new_customer(
+                names[start + i], phones[start + i], addresses[start + i]))
         self._write_orders(frame, customer_ids)
         self.result.rows += len(frame)
         self.result.orders_created += len(frame)
