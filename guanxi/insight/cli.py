@@ -1,8 +1,8 @@
 """`guanxi analytics …`: refresh a workspace's scores, or fit the purchase models on a file.
 
     guanxi analytics refresh [--as-of DATE] [--json]
-    guanxi analytics fit PATH --format cdnow|cdnow-sample --calibration-end DATE [--observation-end DATE]
-                         [--scores OUT.csv] [--json]
+    guanxi analytics fit PATH --format cdnow|cdnow-sample|taobao|shopify|generic --calibration-end DATE
+                         [--observation-end DATE] [--scores OUT.csv] [--json]
 
 `fit` touches no workspace: it reads the file, fits BG/NBD, Pareto/NBD and Gamma-Gamma (time in weeks) and, when
 the file runs past the calibration end, reports holdout predictions and the "will buy again" ROC AUCs.
@@ -31,7 +31,7 @@ def add_analytics_parser(subparsers, parents=()) -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the run summary as JSON")
     p = actions.add_parser("fit", help="fit the purchase and spend models on a file (no workspace involved)")
     p.add_argument("path")
-    p.add_argument("--format", required=True, choices=["cdnow", "cdnow-sample"])
+    p.add_argument("--format", required=True, choices=["cdnow", "cdnow-sample", "taobao", "shopify", "generic"])
     p.add_argument("--calibration-end", type=_date, required=True)
     p.add_argument("--observation-end", type=_date)
     p.add_argument("--scores", metavar="OUT.csv", help="write one row of scores per customer")
@@ -44,7 +44,9 @@ def cmd_analytics(args, *, workspace_for, error) -> int:
     if args.action == "fit":
         from guanxi.analytics.errors import AnalyticsError
         from guanxi.analytics.fit_file import fit_file
+        from guanxi.insight.file_readers import register_export_readers
 
+        register_export_readers()
         try:
             result = fit_file(args.path, args.format, args.calibration_end, args.observation_end, args.scores)
         except (AnalyticsError, ValueError, OSError) as exc:
