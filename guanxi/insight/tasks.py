@@ -32,3 +32,12 @@ def nightly_insight_refresh() -> None:
             logger.info("nightly analytics refresh of %s: %s customers", workspace.slug, run.summary["customers"])
         except Exception:
             logger.exception("nightly analytics refresh of %s failed", workspace.slug)
+
+
+def refresh_after_import(workspace_id: int) -> None:
+    """Queue a refresh of one workspace after new orders arrived (imports call this once they commit).
+
+    The scores, the dashboard and the score-based segments then include the new orders once a worker
+    (`guanxi worker`) has run it; the import itself does not wait for the refresh.
+    """
+    refresh_workspace_insight(workspace_id)
