@@ -14,7 +14,8 @@ from guanxi.workspaces.models import Role
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 ARTIFACTS = pathlib.Path(__file__).resolve().parent.parent / "test-artifacts"
-CHARTS = ("chart-kpis", "chart-lifecycle", "chart-rf", "chart-value", "chart-pareto")
+CHARTS = ("chart-kpis", "chart-lifecycle", "chart-rf", "chart-value", "chart-pareto", "chart-flows", "chart-clv",
+          "chart-cohorts", "chart-products")
 LANGUAGES = {"en": ("en-US", "Create follow-up tasks for all", "follow-up tasks created"),
              "zh": ("zh-CN", "为全部客户创建跟进任务", "个跟进任务")}
 
@@ -28,6 +29,7 @@ def test_the_dashboard_draws_its_charts_and_creates_follow_ups(browser, live_ser
         path.write_text("".join(next(source) for _ in range(3001)))
     load_cdnow(workspace=workspace, path=path)
     with tenancy.active(workspace):
+        insight_refresh(as_of=dt.date(1997, 12, 31))  # a first refresh, so the dashboard has flows to draw
         insight_refresh(as_of=dt.date(1998, 6, 30))
     make_member(workspace, Role.SALES)
     context = browser.new_context(locale=locale, viewport={"width": 1440, "height": 1600})
@@ -44,6 +46,10 @@ def test_the_dashboard_draws_its_charts_and_creates_follow_ups(browser, live_ser
         page.goto(f"{live_server.url}/insight/")
         for chart in CHARTS:
             page.wait_for_selector(f"#{chart} canvas")
+        assert errors == []
+        # The KPI chart switches to one store without reloading the page.
+        page.select_option("#kpi-store", index=1)
+        page.wait_for_timeout(200)
         assert errors == []
         page.screenshot(path=str(ARTIFACTS / f"insight-dashboard-{lang}.png"), full_page=True)
         page.get_by_role("button", name=button).click()

@@ -10,9 +10,15 @@ from guanxi.workspaces.models import Store
 MAX_RANGE_DAYS = 3 * 366
 
 
+def _day_field(label):
+    # <input type="date"> takes and sends ISO days whatever the language; a localised format would leave it blank.
+    return forms.DateField(label=label, input_formats=["%Y-%m-%d"],
+                           widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+
+
 class KpiRangeForm(forms.Form):
-    start = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
+    start = _day_field(_("From"))
+    end = _day_field(_("To"))
     store = forms.ModelChoiceField(label=_("Store"), required=False, empty_label=_("All stores"),
                                    queryset=Store.all_workspaces.none())  # set per request in __init__
 

@@ -51,11 +51,13 @@ def kpi_trend(transactions: pl.DataFrame, *, end: dt.date) -> dict:
 
 
 def cohort_grid(transactions: pl.DataFrame, *, end: dt.date) -> list[dict]:
-    """Retention of the last `COHORT_MONTHS` first-purchase cohorts, one dict per (cohort, months since)."""
+    """Retention of the latest `COHORT_MONTHS` first-purchase cohorts (the latest months that have one), one
+    dict per (cohort, months since), each followed for up to `COHORT_MONTHS` months."""
     if transactions.is_empty():
         return []
     cohorts = retention_cohorts(transactions, as_of=end, max_months=COHORT_MONTHS)
-    return _json_rows(cohorts.filter(pl.col("cohort") >= _month_window(end, COHORT_MONTHS)))
+    latest = cohorts["cohort"].unique().sort().tail(COHORT_MONTHS)
+    return _json_rows(cohorts.filter(pl.col("cohort").is_in(latest.implode())))
 
 
 def top_products(products: pl.DataFrame, titles: dict[str, str]) -> list[dict]:
