@@ -73,9 +73,8 @@ class CustomerScore(WorkspaceOwned):
     class Meta:
         ordering = ["customer_id"]
         indexes = [
-            models.Index(fields=["workspace", "rfm_segment"], name="score_rfm_segment"),
-            models.Index(fields=["workspace", "value_class"], name="score_value_class"),
-            models.Index(fields=["workspace", "lifecycle_stage"], name="score_lifecycle"),
+            # No index per class or stage: the dashboard counts them in one scan, and segment rules read the
+            # copies in segments.CustomerFacts; each index cost the refresh seconds at a million rows.
             models.Index(fields=["workspace", "churn_risk", "-clv"], name="score_risk_clv"),
             # The customer list's score sorts (guanxi.customers.selectors.SCORE_SORTS).
             models.Index(fields=["workspace", "gross_profit", "customer"], name="score_profit_rank"),
