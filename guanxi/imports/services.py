@@ -12,6 +12,7 @@ from __future__ import annotations
 import concurrent.futures
 import csv
 import dataclasses
+import functools
 import datetime as dt
 import itertools
 import zoneinfo
@@ -31,6 +32,7 @@ from guanxi.demo.bulk import BulkWriter
 from guanxi.imports import columnar, lookups
 from guanxi.imports.buyer_keys import Key, buyer_keys
 from guanxi.imports.readers import OpenedFile, OrderRow, RowError, open_orders
+from guanxi.insight.tasks import refresh_after_import
 from guanxi.workspaces.models import Store, Workspace
 
 CHUNK = 2000  # orders whose buyers are resolved together (the fast path resolves its batches in these too)
@@ -423,6 +425,9 @@ def orders_import(*, workspace: Workspace, store: Store, path: str | Path, items
                     progress(len(chunk))
             if dry_run:
                 raise _DryRun
+            if result.orders_created or result.orders_updated:
+                # New money changes scores, the dashboard and score-based segments: queue the analytics refresh.
+                transaction.on_commit(functools.partial(refresh_after_import, workspace.pk))
     except _DryRun:
         pass
     except RowError as error:
