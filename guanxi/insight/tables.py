@@ -21,7 +21,6 @@ import polars as pl
 from django.db import connection
 
 from guanxi.analytics import product_table
-
 from guanxi.commerce.models import PAID_STATUSES, Order, OrderLine, Product
 from guanxi.customers.models import Customer
 from guanxi.demo.bulk import BulkWriter
