@@ -60,7 +60,7 @@ def test_a_refresh_keeps_the_dashboard_figures_on_the_run(shop, store):
     second = {row["month"]: row for row in figures["kpis"]["stores"][str(shop["second"].pk)]}
     assert second["2026-03-01"]["active_customers"] == 2
     assert figures["flows"] is None  # nothing earlier to compare with
-    assert sum(n for _low, _high, n in figures["clv_histogram"]) in (0, 10)
+    assert figures["clv_histogram"] == []  # ten customers are too few for the purchase models: no CLV yet
 
 
 def test_the_second_refresh_counts_flows_between_stages(shop):

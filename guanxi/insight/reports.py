@@ -38,14 +38,13 @@ def _json_rows(frame: pl.DataFrame) -> list[dict]:
 
 
 def kpi_trend(transactions: pl.DataFrame, *, end: dt.date) -> dict:
-    """`monthly_kpis` of the last `KPI_MONTHS` months up to `end`: ``{"all": rows, "stores": {id: rows}}``."""
+    """`monthly_kpis` of the last `KPI_MONTHS` months up to `end`: ``{"all": rows, "stores": {id: rows}}``
+    (`transactions` has a ``store_id`` column)."""
     if transactions.is_empty():
         return {"all": [], "stores": {}}
     start = _month_window(end, KPI_MONTHS)
-    by_store = monthly_kpis(transactions, start=start, end=end, by="store_id") if "store_id" in transactions.columns \
-        else pl.DataFrame()
     stores: dict[str, list[dict]] = {}
-    for row in _json_rows(by_store):
+    for row in _json_rows(monthly_kpis(transactions, start=start, end=end, by="store_id")):
         stores.setdefault(str(row.pop("store_id")), []).append(row)
     return {"all": _json_rows(monthly_kpis(transactions, start=start, end=end)), "stores": stores}
 

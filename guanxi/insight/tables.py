@@ -4,7 +4,8 @@ A refresh reads every paid order and writes one score per customer: ten million 
 target. Through model instances that alone took minutes (a Decimal and a datetime object per value), so both
 directions here are one SQL statement per table: reads come back as CSV through PostgreSQL's `COPY … TO STDOUT`
 (or a SQLite cursor in chunks) straight into Polars, with times sent as epoch seconds and turned into the
-workspace's calendar days by Polars; writes go out as Polars' CSV through `COPY` (`executemany` on SQLite).
+workspace's calendar days by Polars; writes go out as Polars' CSV through `COPY` (`executemany` on SQLite),
+by `BulkWriter.insert_frame`.
 
 The SQL is raw, so it names the active workspace explicitly (`current_workspace()` raises when none is active,
 as the tenant managers do).
@@ -165,37 +166,17 @@ def customer_ids() -> pl.Series:
     return frame["customer_id"]
 
 
-COPY_ROWS = 200_000  # rows per CSV block sent to COPY: bounded memory for the text
-
-
 def db_datetime(moment: dt.datetime) -> str:
-    """An aware datetime as the database's text: UTC with an offset for PostgreSQL, naive UTC as Django keeps
-    it in SQLite."""
+    """An aware datetime as the database's text, to the microsecond (`BulkWriter.format_ts` keeps whole seconds):
+    UTC with an offset for PostgreSQL, naive UTC as Django keeps it in SQLite."""
     text = moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
     return text + "+00" if connection.vendor == "postgresql" else text
 
 
-def insert_frame(model, frame: pl.DataFrame, constants: dict) -> None:
-    """Insert every row of `frame` plus the `constants` columns into `model`'s table; names are field attnames.
-
-    created_at/updated_at are set to now. PostgreSQL gets Polars' CSV through COPY (strings quoted so that ""
-    stays an empty string and an unquoted empty field is NULL); SQLite gets executemany. This skips model
-    validation and the tenant manager: callers pass the workspace_id themselves.
-    """
-    stamp = db_datetime(dt.datetime.now(dt.timezone.utc))
-    frame = frame.with_columns(**{k: pl.lit(v) for k, v in constants.items()}, created_at=pl.lit(stamp),
-                               updated_at=pl.lit(stamp))
-    quote = connection.ops.quote_name
-    names = ", ".join(quote(model._meta.get_field(name).column) for name in frame.columns)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {_table(model)} ({names}) FROM STDIN WITH (FORMAT csv)") as copy:
-                for offset in range(0, frame.height, COPY_ROWS):
-                    copy.write(frame.slice(offset, COPY_ROWS).write_csv(include_header=False,
-                                                                        quote_style="non_numeric"))
-        else:
-            marks = ", ".join(["%s"] * frame.width)
-            cursor.executemany(f"INSERT INTO {_table(model)} ({names}) VALUES ({marks})", frame.iter_rows())
+def _insert(writer: BulkWriter, model, frame: pl.DataFrame, constants: dict) -> None:
+    """`frame` (columns named after `model`'s fields) plus the `constants` columns into `model`'s table."""
+    frame = frame.with_columns(**{name: pl.lit(value) for name, value in constants.items()})
+    writer.insert_frame(model, frame.columns, frame)
 
 
 def _score_columns(frame: pl.DataFrame) -> dict[str, pl.Expr]:
@@ -235,22 +216,23 @@ def scores_replace(frame: pl.DataFrame, *, run: AnalyticsRun, day: dt.date) -> N
     previous scores in place.
     """
     workspace_id = current_workspace().pk
+    writer = BulkWriter()
     CustomerScore.objects.all().delete()
     ScoreSnapshot.objects.filter(as_of=day).delete()
     scores = frame.select(**_score_columns(frame))
-    insert_frame(CustomerScore, scores,
-                 {"workspace_id": workspace_id, "run_id": run.pk, "as_of": db_datetime(run.as_of)})
-    insert_frame(ScoreSnapshot, scores.select("customer_id", "lifecycle_stage", "rfm_segment", "value_class", "clv"),
-                 {"workspace_id": workspace_id, "run_id": run.pk, "as_of": day.isoformat()})
-    customers, scores = _table(Customer), _table(CustomerScore)
+    _insert(writer, CustomerScore, scores,
+            {"workspace_id": workspace_id, "run_id": run.pk, "as_of": db_datetime(run.as_of)})
+    _insert(writer, ScoreSnapshot, scores.select("customer_id", "lifecycle_stage", "rfm_segment", "value_class", "clv"),
+            {"workspace_id": workspace_id, "run_id": run.pk, "as_of": day.isoformat()})
+    customers, score_table = _table(Customer), _table(CustomerScore)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {customers} SET lifecycle_stage = s.lifecycle_stage FROM {scores} AS s "
+            f"UPDATE {customers} SET lifecycle_stage = s.lifecycle_stage FROM {score_table} AS s "
             f"WHERE s.workspace_id = %s AND s.customer_id = {customers}.id AND s.lifecycle_stage <> '' "
             f"AND {customers}.lifecycle_stage <> s.lifecycle_stage",
             [workspace_id],
         )
-    BulkWriter().analyze_if_grown({CustomerScore: len(frame), ScoreSnapshot: len(frame)})
+    writer.analyze_if_grown({CustomerScore: len(frame), ScoreSnapshot: len(frame)})
 
 
 def previous_stages(day: dt.date) -> tuple[dt.date | None, pl.DataFrame | None]:
