@@ -23,6 +23,7 @@ import pytest
 from django.conf import settings
 from django.test.utils import override_settings
 
+from guanxi.demo.cdnow import CDNOW_MASTER, load_cdnow
 from guanxi.workspaces import tenancy
 from guanxi.workspaces.models import Platform, Role
 from guanxi.workspaces.services import member_add, store_create, user_ensure, workspace_create
@@ -106,3 +107,20 @@ def browser():
         browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture
+def cdnow_subset(tmp_path):
+    """The master file cut to its first 4,000 purchase lines (about 1,300 customers): real data, fast tests."""
+    lines = CDNOW_MASTER.read_text().splitlines()
+    path = tmp_path / "CDNOW_subset.txt"
+    path.write_text("\n".join(lines[:4001]) + "\n")
+    return path
+
+
+@pytest.fixture
+def cdnow_workspace(db, cdnow_subset):
+    workspace = workspace_create(slug="cd", name="CDNOW", time_zone="America/New_York")
+    load_cdnow(workspace=workspace, path=cdnow_subset)
+    with tenancy.active(workspace):
+        yield workspace

@@ -10,7 +10,7 @@ import pytest
 from guanxi.analytics import InsightSettings
 from guanxi.cli import main
 from guanxi.customers.models import Customer, Identity
-from guanxi.demo.cdnow import CDNOW_MASTER, load_cdnow
+from guanxi.demo.cdnow import CDNOW_MASTER
 from guanxi.insight.models import AnalyticsRun, CustomerScore, ScoreSnapshot
 from guanxi.insight.services import insight_refresh
 from guanxi.workspaces import tenancy
@@ -18,23 +18,6 @@ from guanxi.workspaces.services import workspace_create
 
 SAMPLE_DIR = CDNOW_MASTER.parent
 AS_OF = dt.date(1998, 6, 30)
-
-
-@pytest.fixture
-def cdnow_subset(tmp_path):
-    """The master file cut to its first 4,000 purchase lines (about 1,300 customers): real data, fast tests."""
-    lines = CDNOW_MASTER.read_text().splitlines()
-    path = tmp_path / "CDNOW_subset.txt"
-    path.write_text("\n".join(lines[:4001]) + "\n")
-    return path
-
-
-@pytest.fixture
-def cdnow_workspace(db, cdnow_subset):
-    workspace = workspace_create(slug="cd", name="CDNOW", time_zone="America/New_York")
-    load_cdnow(workspace=workspace, path=cdnow_subset)
-    with tenancy.active(workspace):
-        yield workspace
 
 
 def purchases_by_buyer(path) -> dict[str, list[tuple[dt.date, Decimal]]]:

@@ -11,7 +11,7 @@ from guanxi.analytics import customer_insight
 from guanxi.commerce.services import order_create, product_create
 from guanxi.customers.models import Customer
 from guanxi.customers.services import customer_create
-from guanxi.insight.models import AnalyticsRun, CustomerScore, ScoreSnapshot
+from guanxi.insight.models import AnalyticsRun, CustomerScore
 from guanxi.insight.tables import customer_ids, paid_order_frame, paid_orders, scores_replace
 from guanxi.workspaces import tenancy
 from guanxi.workspaces.services import store_create, workspace_create
@@ -77,11 +77,11 @@ def test_scores_written_are_the_analytics_figures_and_replace_the_previous_ones(
     as_of = dt.date(2026, 2, 1)
     result = customer_insight(paid_order_frame(), as_of=as_of, customers=customer_ids())
     run = AnalyticsRun.objects.create(workspace=workspace, as_of=dt.datetime(2026, 2, 1, 23, 59, tzinfo=SHANGHAI))
-    scores_replace(result.customers, run=run, day=as_of)
-    scores_replace(result.customers, run=run, day=as_of)  # again: replaced, not doubled
+    scores_replace(result.customers, run=run)
+    scores_replace(result.customers, run=run)  # again: replaced, not doubled
 
     expected = {row["customer_id"]: row for row in result.customers.to_dicts()}
-    assert CustomerScore.objects.count() == ScoreSnapshot.objects.count() == 3
+    assert CustomerScore.objects.count() == 3
     for score in CustomerScore.objects.all():
         row = expected[score.customer_id]
         assert score.frequency == row["frequency"]
@@ -92,7 +92,6 @@ def test_scores_written_are_the_analytics_figures_and_replace_the_previous_ones(
         assert score.lifecycle_stage == row["lifecycle_stage"]
         assert Customer.objects.get(pk=score.customer_id).lifecycle_stage == row["lifecycle_stage"]
         assert score.run_id == run.pk and score.as_of == run.as_of
-    assert set(ScoreSnapshot.objects.values_list("as_of", flat=True)) == {as_of}
     assert sorted(expected) == sorted(c.pk for c in buyers)
 
 

@@ -17,7 +17,9 @@ from guanxi.analytics import InsightSettings, customer_insight
 from guanxi.demo.bulk import BulkWriter
 from guanxi.insight.models import AnalyticsRun
 from guanxi.insight.reports import dashboard_figures
-from guanxi.insight.tables import customer_ids, paid_orders, previous_stages, product_titles, scores_replace
+from guanxi.insight.snapshots import COLUMNS as SNAPSHOT_COLUMNS
+from guanxi.insight.snapshots import previous_refresh, snapshot_write
+from guanxi.insight.tables import customer_ids, paid_orders, product_titles, scores_replace
 from guanxi.workspaces.tenancy import current_time_zone, current_workspace
 
 log = logging.getLogger(__name__)
@@ -53,7 +55,7 @@ def insight_refresh(*, as_of: dt.date | dt.datetime | None = None, settings: Ins
         result = customer_insight(orders.transactions, as_of=day, customers=customers,
                                   settings=settings or InsightSettings())
         scored = time.perf_counter()
-        earlier, stages = previous_stages(day)
+        earlier, stages = previous_refresh(day)
         dashboard = dashboard_figures(transactions=orders.transactions, products=orders.products,
                                       scores=result.customers,
                                       previous_stages=stages, previous_day=earlier, end=day,
@@ -64,7 +66,8 @@ def insight_refresh(*, as_of: dt.date | dt.datetime | None = None, settings: Ins
         # million rows): every score points at this run, this workspace and a customer read above, and
         # customers are never deleted (a merge keeps both rows).
         with BulkWriter().transaction(trusted_references=True):
-            scores_replace(result.customers, run=run, day=day)
+            scores = scores_replace(result.customers, run=run)
+            snapshot_write(scores.select(SNAPSHOT_COLUMNS), run=run, day=day)
             seconds = {"load": loaded - started, "score": scored - loaded, "dashboard": reported - scored,
                        "write": time.perf_counter() - reported}
             run.status = AnalyticsRun.Status.SUCCEEDED

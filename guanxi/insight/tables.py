@@ -25,7 +25,7 @@ from guanxi.analytics import product_table
 from guanxi.commerce.models import PAID_STATUSES, Order, OrderLine, Product
 from guanxi.customers.models import Customer
 from guanxi.demo.bulk import BulkWriter
-from guanxi.insight.models import AnalyticsRun, CustomerScore, ScoreSnapshot
+from guanxi.insight.models import AnalyticsRun, CustomerScore
 from guanxi.workspaces.tenancy import current_time_zone, current_workspace
 
 FETCH_ROWS = 50_000  # rows per fetch on SQLite: bounded memory on the Python side
@@ -85,7 +85,8 @@ def select_frame(sql: str, params: list, schema: dict) -> pl.DataFrame:
         return pl.concat(chunks) if chunks else pl.DataFrame(schema=schema)
 
 
-def _table(model) -> str:
+def table_name(model) -> str:
+    """`model`'s table, quoted for raw SQL."""
     return connection.ops.quote_name(model._meta.db_table)
 
 
@@ -120,14 +121,14 @@ def paid_orders() -> PaidOrders:
     marks = ", ".join(["%s"] * len(statuses))
     orders_query = (
         f"SELECT id, customer_id, store_id, {_epoch('placed_at')}, {_money('paid_amount')}, "
-        f"{_money('refunded_amount')} FROM {_table(Order)} WHERE workspace_id = %s AND status IN ({marks})",
+        f"{_money('refunded_amount')} FROM {table_name(Order)} WHERE workspace_id = %s AND status IN ({marks})",
         [workspace_id, *statuses], _ORDER_SCHEMA,
     )
     # Every line is read and those of unpaid orders dropped by the join: cheaper than joining orders in SQL.
     # Lines of catalogue products send the product id, not text; the others their SKU, or title without one.
     lines_query = (
         f"SELECT order_id, product_id, CASE WHEN product_id IS NULL THEN CASE WHEN sku = '' THEN title ELSE sku "
-        f"END END, quantity, {_money('amount')}, {_money('unit_cost')} FROM {_table(OrderLine)} "
+        f"END END, quantity, {_money('amount')}, {_money('unit_cost')} FROM {table_name(OrderLine)} "
         "WHERE workspace_id = %s",
         [workspace_id], _LINE_SCHEMA,
     )
@@ -160,7 +161,7 @@ def paid_order_frame() -> pl.DataFrame:
 def customer_ids() -> pl.Series:
     """Ids of the active workspace's customers who have not been merged into another."""
     frame = select_frame(
-        f"SELECT id FROM {_table(Customer)} WHERE workspace_id = %s AND merged_into_id IS NULL",
+        f"SELECT id FROM {table_name(Customer)} WHERE workspace_id = %s AND merged_into_id IS NULL",
         [current_workspace().pk], {"customer_id": pl.Int64},
     )
     return frame["customer_id"]
@@ -209,22 +210,19 @@ def _score_columns(frame: pl.DataFrame) -> dict[str, pl.Expr]:
     }
 
 
-def scores_replace(frame: pl.DataFrame, *, run: AnalyticsRun, day: dt.date) -> None:
-    """Replace the active workspace's scores and `day`'s snapshot with `frame`, and sync each customer's stage.
+def scores_replace(frame: pl.DataFrame, *, run: AnalyticsRun) -> pl.DataFrame:
+    """Replace the active workspace's scores with `frame` and sync each customer's stage; returns the scores as
+    stored (CustomerScore field names), for the snapshot.
 
     `frame` is `customer_insight(...).customers`. The caller holds the transaction: a failure leaves the
     previous scores in place.
     """
     workspace_id = current_workspace().pk
-    writer = BulkWriter()
     CustomerScore.objects.all().delete()
-    ScoreSnapshot.objects.filter(as_of=day).delete()
     scores = frame.select(**_score_columns(frame))
-    _insert(writer, CustomerScore, scores,
+    _insert(BulkWriter(), CustomerScore, scores,
             {"workspace_id": workspace_id, "run_id": run.pk, "as_of": db_datetime(run.as_of)})
-    _insert(writer, ScoreSnapshot, scores.select("customer_id", "lifecycle_stage", "rfm_segment", "value_class", "clv"),
-            {"workspace_id": workspace_id, "run_id": run.pk, "as_of": day.isoformat()})
-    customers, score_table = _table(Customer), _table(CustomerScore)
+    customers, score_table = table_name(Customer), table_name(CustomerScore)
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {customers} SET lifecycle_stage = s.lifecycle_stage FROM {score_table} AS s "
@@ -232,19 +230,8 @@ def scores_replace(frame: pl.DataFrame, *, run: AnalyticsRun, day: dt.date) -> N
             f"AND {customers}.lifecycle_stage <> s.lifecycle_stage",
             [workspace_id],
         )
-    writer.analyze_if_grown({CustomerScore: len(frame), ScoreSnapshot: len(frame)})
-
-
-def previous_stages(day: dt.date) -> tuple[dt.date | None, pl.DataFrame | None]:
-    """The latest snapshot before `day`: its date and each customer's ``customer_id, lifecycle_stage`` then."""
-    earlier = ScoreSnapshot.objects.filter(as_of__lt=day).order_by("-as_of").values_list("as_of", flat=True).first()
-    if earlier is None:
-        return None, None
-    frame = select_frame(
-        f"SELECT customer_id, lifecycle_stage FROM {_table(ScoreSnapshot)} WHERE workspace_id = %s AND as_of = %s",
-        [current_workspace().pk, earlier.isoformat()], {"customer_id": pl.Int64, "lifecycle_stage": pl.Utf8},
-    )
-    return earlier, frame
+    BulkWriter().analyze_if_grown({CustomerScore: len(frame)})
+    return scores
 
 
 def product_titles() -> dict[str, str]:
