@@ -58,6 +58,13 @@ def any_order_numbered(*, store_id: int, numbers: list[str]) -> bool:
     return False
 
 
+def planned_rows(model) -> float:
+    """The PostgreSQL planner's row count of `model`'s table as of its last ANALYZE (0 if never analyzed)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [model._meta.db_table])
+        return max(cursor.fetchone()[0], 0)
+
+
 class OrderNumberSpans:
     """Where the store's order numbers may lie: a few closed ranges (in code-point order, as Python compares
     strings) that cover its numbers from before the import and every batch written since. A batch whose numbers

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import polars as pl
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
 
 from guanxi.activities.models import Interaction, InteractionKind
@@ -96,17 +96,133 @@ def _orders_by_number(store: Store, numbers: list[str]):
     return Order.all_workspaces.filter(store=store, number__in=numbers).order_by()
 
 
+class _NewBuyers:
+    """The customers and identities a chunk or batch adds, as columns, for one COPY each."""
+
+    def __init__(self):
+        self.ids: list[int] = []
+        self.names: list[str] = []
+        self.phones: list[str] = []
+        self.addresses: list[str] = []
+        self.owners: list[int] = []
+        self.kinds: list[str] = []
+        self.values: list[str] = []
+        self.stores: list[int | None] = []
+
+    def customers(self, ids: list[int], buyers: list[tuple[str, str, str]]) -> None:
+        self.ids += ids
+        for name, masked, address in buyers:
+            self.names.append(name)
+            self.phones.append(masked)
+            self.addresses.append(address)
+
+    def identities(self, rows: list[tuple[Key, int]]) -> None:
+        for (kind, value, store_id), customer_id in rows:
+            self.kinds.append(kind)
+            self.values.append(value)
+            self.stores.append(store_id)
+            self.owners.append(customer_id)
+
+    def write(self, writer: BulkWriter, *, workspace_id: int, now) -> None:
+        stamp = str(now) if writer.postgres else now  # str() of an aware datetime keeps its offset
+        stamped = [pl.lit(workspace_id, pl.Int64).alias("workspace"), pl.lit(stamp).alias("created_at"),
+                   pl.lit(stamp).alias("updated_at")]
+        empty, null = pl.lit(""), pl.lit(None, pl.Int64)
+        if self.ids:
+            writer.insert_frame(Customer, tables.CUSTOMER, pl.DataFrame({
+                "id": pl.Series(self.ids, dtype=pl.Int64), "name": pl.Series(self.names, dtype=pl.String),
+                "name_key": pl.Series([name.lower() for name in self.names], dtype=pl.String),
+                "address": pl.Series(self.addresses, dtype=pl.String),
+                "display_phone": pl.Series(self.phones, dtype=pl.String),
+            }).select(
+                "id", *stamped, "name", "name_key", empty.alias("gender"), pl.lit(None, pl.String).alias("birthday"),
+                pl.lit("CN").alias("country"), empty.alias("province"), empty.alias("city"), empty.alias("district"),
+                "address", empty.alias("company"), empty.alias("industry"), empty.alias("company_size"),
+                empty.alias("business_model"), "display_phone", pl.lit(Lifecycle.POTENTIAL.value).alias("lifecycle"),
+                null.alias("owner"), empty.alias("note"), null.alias("merged_into"),
+            ))
+        if self.values:
+            writer.insert_frame(Identity, tables.IDENTITY, pl.DataFrame({
+                "customer": pl.Series(self.owners, dtype=pl.Int64), "kind": pl.Series(self.kinds, dtype=pl.String),
+                "value": pl.Series(self.values, dtype=pl.String),
+                "tail": pl.Series([value[-4:] for value in self.values], dtype=pl.String),
+                "store": pl.Series(self.stores, dtype=pl.Int64),
+            }).select(*stamped, "customer", "kind", "value", "tail", "store"))
+
+
+class _Writes:
+    """The COPYs of resolved batches, each sent from a thread while the main thread resolves the next batch.
+
+    An import has one connection (one transaction), so the overlap is between Python and the server, not two
+    statements: psycopg waits for the server without the interpreter lock, and the COPY's own Polars work
+    releases it too. One job at a time, in order; a job's error comes out of the next `send` or `wait`. On SQLite
+    (in-process, one writer) jobs run where they are sent."""
+
+    def __init__(self, *, threaded: bool):
+        self._pool = (concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-write")
+                      if threaded else None)
+        self._pending: concurrent.futures.Future | None = None
+
+    def send(self, job: Callable[[], None]) -> None:
+        self.wait()
+        if self._pool is None:
+            job()
+        else:
+            self._pending = self._pool.submit(job)
+
+    def wait(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def close(self) -> None:
+        """Wait for the job in flight (its error, if any, is raised unless one is already on its way out)."""
+        try:
+            self.wait()
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+
+
 class _Engine:
     def __init__(self, *, workspace: Workspace, store: Store, result: ImportResult):
         self.workspace, self.store, self.result = workspace, store, result
         self.known: dict[Key, int] = {}  # identity key → customer id (a bounded cache of the database)
         self.absent: set[Key] = set()  # keys looked up and not found since `known` was last cleared
-        self.writer = BulkWriter()
+        # The connection itself, not django.db.connection: that names each thread's own, and writes come from two.
+        self.writer = BulkWriter(connections[DEFAULT_DB_ALIAS])
         self.now = self.writer_ts(timezone.now())
         self.seen_customers: set[int] = set()
         self.new_customers: set[int] = set()
         self.number_spans: lookups.OrderNumberSpans | None = None  # made at the first fast batch
         self.unanalyzed: dict[type, int] = {Order: 0, Identity: 0}  # rows written since the last ANALYZE
+        self.planned_rows: dict[type, float] = {}  # the planner's row count of each as of its last ANALYZE
+        self.customer_ids: list[int] = []  # reserved for new customers, taken in order
+        # The fast path's writes: the last resolved batch's (sent when the next batch has been looked up) and
+        # the one in flight. Every key they write is in `known`, which is what lets lookups run before them.
+        self.writes = _Writes(threaded=self.writer.postgres)
+        self.unsent: Callable[[], None] | None = None
+
+    def settle(self) -> None:
+        """Every write of this import in the database: before reading anything but identities (and before the
+        commit)."""
+        self._send()
+        self.writes.wait()
+
+    def _send(self) -> None:
+        job, self.unsent = self.unsent, None
+        if job is not None:
+            self.writes.send(job)
+
+    def close(self, *, quiet: bool = False) -> None:
+        """Drop what is unsent and wait for the write in flight; `quiet`: without raising its error (the
+        transaction is being rolled back for another one)."""
+        self.unsent = None
+        try:
+            self.writes.close()
+        except Exception:
+            if not quiet:
+                raise
 
     def _refresh_statistics(self) -> None:
         """ANALYZE the tables the lookups read once they grew by half. Without statistics (a new database, or
@@ -114,9 +230,16 @@ class _Engine:
         every identity of the kind: 3,300 orders/s after a million orders, falling. ANALYZE inside the
         transaction counts its own rows. SQLite picks the unique index for these queries without statistics,
         and its ANALYZE reads whole tables, so it is left alone."""
-        if self.writer.postgres:
+        if not self.writer.postgres:
+            return
+        for model, rows in self.unanalyzed.items():
+            if model not in self.planned_rows:  # asked once, then after each ANALYZE: not a query per batch
+                self.planned_rows[model] = lookups.planned_rows(model)
+        if any(rows and self.planned_rows[model] * 0.5 < rows for model, rows in self.unanalyzed.items()):
+            self.settle()
             for model in self.writer.analyze_if_grown(self.unanalyzed, fraction=0.5):
                 self.unanalyzed[model] = 0
+                del self.planned_rows[model]
 
     def writer_ts(self, value):
         """A datetime as the raw writer stores it: PostgreSQL takes it as it is; Django keeps SQLite's in UTC text."""
@@ -137,59 +260,77 @@ class _Engine:
                 self.known[kind, value, store_id] = customer_id
         self.absent.update(k for k in missing if k not in self.known)
 
-    def _customers(self, row_keys: list[list[Key]], buyer: Callable[[int], tuple[str, str, str]]) -> list[int]:
-        """The customer id of each row's buyer, creating customers and identities for keys not known yet.
-        `buyer(i)` gives row i's (name, masked phone, address) for a new customer."""
-        self._lookup({key for keys in row_keys for key in keys})
+    def _reserve_customer_ids(self, count: int) -> None:
+        """At least `count` customer ids in the pool (one query, so resolving a batch needs the connection for
+        nothing; the pool's rest carries over, at most one batch's worth is left unused at the end)."""
+        if len(self.customer_ids) < count:
+            self.customer_ids += self.writer.reserve_ids(Customer, count - len(self.customer_ids))
+
+    def _customers(self, row_keys: list[list[Key]], buyer: Callable[[int], tuple[str, str, str]],
+                   out: _NewBuyers) -> list[int]:
+        """The customer id of each row's buyer; customers and identities for keys not known yet go into `out`.
+        `buyer(i)` gives row i's (name, masked phone, address) for a new customer. The rows' keys must have
+        been looked up (`_lookup`)."""
+        known, seen = self.known, self.seen_customers
         pending: list[tuple[str, str, str]] = []
         placeholder: dict[Key, int] = {}  # key → index in pending
-        targets: list[tuple[str, int]] = []
-        new_identities: list[tuple[Key, str, int]] = []
+        targets: list[int] = []  # a customer id, or -1 - index in pending
+        new_identities: list[tuple[Key, int]] = []  # (key, customer id or -1 - index in pending)
+        matched = 0
         for i, keys in enumerate(row_keys):
-            customer_id = next((self.known[k] for k in keys if k in self.known), None)
+            customer_id = None
+            for key in keys:
+                customer_id = known.get(key)
+                if customer_id is not None:
+                    break
             if customer_id is not None:
-                targets.append(("id", customer_id))
-                if customer_id not in self.seen_customers:
-                    self.seen_customers.add(customer_id)
+                targets.append(customer_id)
+                if customer_id not in seen:
+                    seen.add(customer_id)
                     if customer_id not in self.new_customers:
-                        self.result.customers_matched += 1
-                for key in keys:
-                    if key not in self.known and key not in placeholder:
-                        new_identities.append((key, "id", customer_id))
-                        self.known[key] = customer_id
+                        matched += 1
+                if len(keys) > 1:  # a single key is the one just found
+                    for key in keys:
+                        if key not in known and key not in placeholder:
+                            new_identities.append((key, customer_id))
+                            known[key] = customer_id
                 continue
-            index = next((placeholder[k] for k in keys if k in placeholder), None)
+            index = None
+            for key in keys:
+                index = placeholder.get(key)
+                if index is not None:
+                    break
             if index is None:
                 index = len(pending)
                 pending.append(buyer(i))
+            ref = -1 - index
             for key in keys:
                 if key not in placeholder:
                     placeholder[key] = index
-                    new_identities.append((key, "new", index))
-            targets.append(("new", index))
-        ids = self.writer.reserve_ids(Customer, len(pending))
-        ws, now = self.workspace.pk, self.now
-        self.writer.insert(Customer, tables.CUSTOMER, [
-            (pk, ws, now, now, name, name.lower(), "", None, "CN", "", "", "", address, "", "", "", "", masked,
-             Lifecycle.POTENTIAL.value, None, "", None)
-            for pk, (name, masked, address) in zip(ids, pending)
-        ])
+                    new_identities.append((key, ref))
+            targets.append(ref)
+        self.result.customers_matched += matched
+        self._reserve_customer_ids(len(pending))
+        ids, self.customer_ids = self.customer_ids[:len(pending)], self.customer_ids[len(pending):]
+        out.customers(ids, pending)
         self.result.customers_created += len(pending)
         self.new_customers.update(ids)
-        self.seen_customers.update(ids)
+        seen.update(ids)
         for key, index in placeholder.items():
-            self.known[key] = ids[index]
+            known[key] = ids[index]
         # Every key here was looked up in this transaction and not found, so these inserts cannot collide
         # (a concurrent import adding the same phone at the same moment makes this one fail as a whole).
-        self.writer.insert(Identity, tables.IDENTITY, [
-            (ws, now, now, ref if how == "id" else ids[ref], kind, value, value[-4:], store_id)
-            for (kind, value, store_id), how, ref in new_identities
-        ])
+        out.identities([(key, ref if ref >= 0 else ids[-1 - ref]) for key, ref in new_identities])
         self.unanalyzed[Identity] += len(new_identities)
-        if len(self.known) + len(self.absent) > KNOWN_KEYS:  # a cache of the database: bounded, so memory stays flat
+        return [ref if ref >= 0 else ids[-1 - ref] for ref in targets]
+
+    def _bound_cache(self) -> None:
+        """A cache of the database, so bounded (memory stays flat). Cleared only once every write is in the
+        database: a key written but still on its way would otherwise be looked up as absent."""
+        if len(self.known) + len(self.absent) > KNOWN_KEYS:
+            self.settle()
             self.known.clear()
             self.absent.clear()
-        return [ref if how == "id" else ids[ref] for how, ref in targets]
 
     def _consents(self, rows: list[OrderRow], customer_ids: list[int]) -> None:
         """Shopify's Accepts Marketing: the email consent as of the buyer's latest order in the file."""
@@ -232,8 +373,14 @@ class _Engine:
         # A number repeated within the file: its last row is the order's latest state.
         latest = {row.number: row for row in rows}
         rows = list(latest.values())
-        customer_ids = self._customers([_keys(row, self.store) for row in rows], lambda i: _new_customer(
-            rows[i].name, rows[i].phone, rows[i].receiver_address))
+        self.settle()
+        row_keys = [_keys(row, self.store) for row in rows]
+        self._lookup({key for keys in row_keys for key in keys})
+        buyers = _NewBuyers()
+        customer_ids = self._customers(row_keys, lambda i: _new_customer(
+            rows[i].name, rows[i].phone, rows[i].receiver_address), buyers)
+        buyers.write(self.writer, workspace_id=self.workspace.pk, now=self.now)
+        self._bound_cache()
         self._consents(rows, customer_ids)
         self._tags(rows, customer_ids)
         existing = {order.number: order for order in
@@ -290,35 +437,47 @@ class _Engine:
         self.unanalyzed[Order] += len(new_orders)
         self._refresh_statistics()
 
-
     def fast_chunk(self, batch: columnar.Batch) -> bool:
-        """Write a batch from the columnar fast path; False, with nothing written, if one of its orders is in the
-        store already (an update: the exact path compares and notes it). Buyers are resolved in chunks of CHUNK
-        orders, as the exact path does, so both give the same customers."""
+        """Take a batch from the columnar fast path; False, with nothing of it written, if one of its orders is in
+        the store already (an update: the exact path compares and notes it). Buyers are resolved in chunks of
+        CHUNK orders, as the exact path does, so both give the same customers.
+
+        The batch is looked up, then the previous batch's writes go to the database (from a thread) while this
+        one is resolved in Python; its own writes wait for the next batch or `settle`. Lookups may run before
+        earlier writes because every key those write is in `known` until `_bound_cache` settles them."""
         frame = batch.frame
         low, high = frame["number"].min(), frame["number"].max()
         if self.number_spans is None:
             self.number_spans = lookups.OrderNumberSpans(store_id=self.store.pk)
-        if self.number_spans.may_hold(low, high) and lookups.any_order_numbered(
-                store_id=self.store.pk, numbers=frame["number"].to_list()):
-            return False
+        if self.number_spans.may_hold(low, high):
+            self.settle()
+            if lookups.any_order_numbered(store_id=self.store.pk, numbers=frame["number"].to_list()):
+                return False
         self.number_spans.add(low, high)
+        self._refresh_statistics()
         self._lookup({key for keys in batch.keys for key in keys})  # one round of queries for the whole batch
+        order_ids = self.writer.reserve_ids(Order, len(frame))
+        self._reserve_customer_ids(len(frame))  # resolving needs no query, so it overlaps the writes
+        self._send()
         names, phones, addresses = (frame[name].to_list() for name in ("name", "phone", "receiver_address"))
+        buyers = _NewBuyers()
         customer_ids: list[int] = []
         for start in range(0, len(frame), CHUNK):
             customer_ids += self._customers(batch.keys[start:start + CHUNK], lambda i, start=start: _new_customer(
-                names[start + i], phones[start + i], addresses[start + i]))
-        self._write_orders(frame, customer_ids)
+                names[start + i], phones[start + i], addresses[start + i]), buyers)
+        self.unsent = functools.partial(self._write_batch, frame, buyers, order_ids, customer_ids)
         self.result.rows += len(frame)
         self.result.orders_created += len(frame)
         self.unanalyzed[Order] += len(frame)
-        self._refresh_statistics()
+        self._bound_cache()
         return True
 
-    def _write_orders(self, frame: pl.DataFrame, customer_ids: list[int]) -> None:
-        """The batch's orders and shipments, column for column as `chunk` writes them."""
-        ids = pl.Series(self.writer.reserve_ids(Order, len(frame)), dtype=pl.Int64)
+    def _write_batch(self, frame: pl.DataFrame, buyers: _NewBuyers, order_ids: list[int],
+                     customer_ids: list[int]) -> None:
+        """A fast batch's rows, column for column as `chunk` writes them (runs on the writes thread: raw
+        connection only, no Django cursor)."""
+        buyers.write(self.writer, workspace_id=self.workspace.pk, now=self.now)
+        ids = pl.Series(order_ids, dtype=pl.Int64)
         stamp = str(self.now) if self.writer.postgres else self.now  # str() of an aware datetime keeps its offset
         suffix = "+00" if self.writer.postgres else ""  # naive UTC text on SQLite, as writer_ts makes it
 
@@ -384,6 +543,33 @@ def _fast_then_exact(opened: OpenedFile, engine: _Engine, progress) -> Iterator[
             ahead = records, parsing
 
 
+def _import_rows(opened: OpenedFile, engine: _Engine, result: ImportResult, rejects: list[RowError], *,
+                 on_error: str, progress) -> None:
+    """Every row of the file through the engine, inside the import's transaction, all of it written at the end."""
+    # One import per store at a time.
+    Store.objects.select_for_update().filter(pk=engine.store.pk).first()
+    chunk: list[OrderRow] = []
+    for item in _fast_then_exact(opened, engine, progress):
+        if isinstance(item, RowError):
+            result.errors.append(item.as_dict())
+            if on_error != "skip":
+                raise item
+            rejects.append(item)
+            continue
+        result.rows += 1
+        chunk.append(item)
+        if len(chunk) >= CHUNK:
+            engine.chunk(chunk)
+            if progress:
+                progress(len(chunk))
+            chunk = []
+    if chunk:
+        engine.chunk(chunk)
+        if progress:
+            progress(len(chunk))
+    engine.settle()
+
+
 def orders_import(*, workspace: Workspace, store: Store, path: str | Path, items_path: str | Path | None = None,
                   fmt: str | None = None, dry_run: bool = False, on_error: str = "abort",
                   rejects_path: str | Path | None = None, column_map: dict | None = None,
@@ -402,27 +588,13 @@ def orders_import(*, workspace: Workspace, store: Store, path: str | Path, items
         # inserts. Every reference this import writes is to a row it made or looked up in this transaction (with
         # the store locked), so where the role may, those checks are skipped; unique and check constraints stay.
         with BulkWriter().transaction(trusted_references=True):
-            # One import per store at a time.
-            Store.objects.select_for_update().filter(pk=store.pk).first()
-            chunk: list[OrderRow] = []
-            for item in _fast_then_exact(opened, engine, progress):
-                if isinstance(item, RowError):
-                    result.errors.append(item.as_dict())
-                    if on_error != "skip":
-                        raise item
-                    rejects.append(item)
-                    continue
-                result.rows += 1
-                chunk.append(item)
-                if len(chunk) >= CHUNK:
-                    engine.chunk(chunk)
-                    if progress:
-                        progress(len(chunk))
-                    chunk = []
-            if chunk:
-                engine.chunk(chunk)
-                if progress:
-                    progress(len(chunk))
+            # Nothing may write on the connection once the transaction ends, nor a write's error hide this one.
+            try:
+                _import_rows(opened, engine, result, rejects, on_error=on_error, progress=progress)
+            except BaseException:
+                engine.close(quiet=True)
+                raise
+            engine.close()
             if dry_run:
                 raise _DryRun
             if result.orders_created or result.orders_updated:
