@@ -704,3 +704,14 @@ def test_refusals_and_missing_pages_explain_themselves(shop, as_role):
     assert response.status_code == 404 and "belongs to another workspace" in response.content.decode()
     zh = analyst.get(reverse("web:customer_new"), HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
     assert "你的角色无权执行此操作" in zh
+
+
+def test_the_icon_tag_draws_each_named_icon_and_a_circle_for_an_unknown_one():
+    from django.template import Context, Template
+
+    def draw(name):
+        return Template('{% load guanxi_ui %}{% icon "' + name + '" %}').render(Context())
+
+    assert draw("box").startswith('<svg class="icon"') and 'd="m3.5 7.5 8.5-4' in draw("box")
+    assert draw("truck") != draw("box")
+    assert draw("no-such-icon").endswith('<circle cx="12" cy="12" r="8"/></svg>')

@@ -5,10 +5,12 @@ from decimal import Decimal, InvalidOperation
 
 import phonenumbers
 from django import template
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from guanxi.customers.masking import mask_address, mask_phone
+from guanxi.web.icons import icon_svg
 
 register = template.Library()
 
@@ -123,3 +125,9 @@ def number(value) -> str:
     if isinstance(value, Decimal):
         return format(value.normalize(), "f")
     return "" if value is None else str(value)
+
+
+@register.simple_tag
+def icon(name: str) -> str:
+    """`{% icon "box" %}`: the named inline SVG icon (guanxi.web.icons)."""
+    return mark_safe(icon_svg(name))  # our own constant markup
