@@ -45,8 +45,12 @@ PAID_STATUSES = frozenset(
 
 
 class Order(WorkspaceOwned):
-    store = models.ForeignKey("workspaces.Store", on_delete=models.PROTECT, related_name="orders")
-    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="orders")
+    # No single-column indexes on the three keys: (workspace, …), (store, number) and (customer, placed_at) below
+    # serve every search by them, and each index more costs every order written (an import writes millions).
+    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="+", db_index=False)
+    store = models.ForeignKey("workspaces.Store", on_delete=models.PROTECT, related_name="orders", db_index=False)
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="orders",
+                                 db_index=False)
     number = models.CharField(_("order number"), max_length=64, help_text=_("The platform's order number."))
     status = models.CharField(_("status"), max_length=20, choices=OrderStatus.choices)
     currency = models.CharField(max_length=3, default="CNY")
@@ -110,6 +114,8 @@ class ShipmentStatus(models.TextChoices):
 
 
 class Shipment(WorkspaceOwned):
+    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="+",
+                                  db_index=False)  # (workspace, tracking_number) serves it
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="shipments")
     carrier = models.CharField(_("carrier"), max_length=100, blank=True)
     tracking_number = models.CharField(_("tracking number"), max_length=100, blank=True)

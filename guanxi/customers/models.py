@@ -24,6 +24,8 @@ class Lifecycle(models.TextChoices):
 
 
 class Customer(WorkspaceOwned):
+    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="+",
+                                  db_index=False)  # the (workspace, …) indexes below serve it
     name = models.CharField(_("name"), max_length=200, blank=True)
     # Lower-cased name for prefix search through an index (Chinese names are unaffected by lower()).
     name_key = models.CharField(max_length=200, blank=True, editable=False)
@@ -85,6 +87,8 @@ STORE_SCOPED_KINDS = frozenset({IdentityKind.BUYER_ID, IdentityKind.TAOBAO_OUID,
 class Identity(WorkspaceOwned):
     """One way to recognise a person: normalised value, unique per workspace (per store for store-scoped kinds)."""
 
+    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="+",
+                                  db_index=False)  # the (workspace, …) indexes below serve it
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="identities")
     kind = models.CharField(_("kind"), max_length=20, choices=IdentityKind.choices)
     value = models.CharField(_("value"), max_length=255)
