@@ -715,3 +715,17 @@ def test_the_icon_tag_draws_each_named_icon_and_a_circle_for_an_unknown_one():
     assert draw("box").startswith('<svg class="icon"') and 'd="m3.5 7.5 8.5-4' in draw("box")
     assert draw("truck") != draw("box")
     assert draw("no-such-icon").endswith('<circle cx="12" cy="12" r="8"/></svg>')
+
+
+def test_timeline_times_are_shown_in_the_active_time_zone():
+    import datetime as dt
+    import zoneinfo
+
+    from django.template import Context, Template
+    from django.utils import timezone
+
+    moment = dt.datetime(2026, 3, 1, 16, 30, 5, tzinfo=dt.timezone.utc)  # 00:30 the next day in Shanghai
+    with timezone.override(zoneinfo.ZoneInfo("Asia/Shanghai")):
+        shown = Template("{% load guanxi_ui %}{{ t|minute }} {{ t|iso }} [{{ none|minute }}]").render(
+            Context({"t": moment, "none": None}))
+    assert shown == "2026-03-02 00:30 2026-03-02T00:30:05+08:00 []"
