@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.core.validators import validate_email
 
 from guanxi.commerce.models import Order
@@ -312,3 +313,46 @@ def test_buyer_keys_of_columns_are_buyer_keys_row_by_row():
         got = buyer_keys.buyer_keys_of_columns(**{k: pl.Series(v, dtype=pl.String) for k, v in columns.items()},
                                                member_kind=kind, store_id=7)
         assert got == expected
+
+
+def _repeat_buyers_rows(orders=40, buyers=7):
+    """Generic orders whose buyers come back in every batch, each time with one more way to reach them."""
+    rows = []
+    for n in range(orders):
+        b = n % buyers
+        rows.append([f"R{n:03d}", f"C{b}", f"买家{b}", f"1380000{b:04d}" if n >= buyers else "",
+                     f"r{b}@example.com" if n >= 2 * buyers else "", f"2023-08-{n % 28 + 1:02d} 10:00:00",
+                     f"2023-08-{n % 28 + 1:02d} 10:30:00", "completed", f"{100 + n}.00", "0.00"])
+    return rows
+
+
+def test_buyers_written_in_the_batch_before_are_found_after_the_cache_is_emptied(monkeypatch, workspace, twin,
+                                                                                 fast_batches, tmp_path):
+    # Each fast batch is looked up before the previous batch's writes reach the database; the identity cache is
+    # what makes that safe, so emptying it after every batch must first let those writes land.
+    monkeypatch.setattr(columnar, "BATCH_LINES", 4)
+    monkeypatch.setattr(services, "CHUNK", 2)
+    monkeypatch.setattr(services, "KNOWN_KEYS", 1)
+    path = _write(tmp_path, "repeat.csv", GENERIC_HEADER, _repeat_buyers_rows(), encoding="utf-8")
+    (fast, exact), fast_rows, exact_rows = _both_ways(monkeypatch, workspace, twin, path, fmt="generic",
+                                                      platform=Platform.OWN_SITE)
+    assert len(fast_batches) == 10 and all(fast_batches)
+    assert (fast, fast_rows) == (exact, exact_rows)
+    assert fast["customers_created"] == 7 and len(fast_rows[0]) == 7
+    assert all(len(keys) == 3 for keys, *_ in fast_rows[0])  # buyer id, then phone, then email added later
+
+
+def test_a_write_refused_on_its_way_fails_the_import_and_leaves_nothing(monkeypatch, workspace, store, tmp_path):
+    # A batch's rows reach the database while the next batch is resolved; a refusal there (here: identities
+    # that exist already, which a lookup that misses them would write again) must still fail the whole file.
+    monkeypatch.setattr(columnar, "BATCH_LINES", 4)
+    monkeypatch.setattr(services, "CHUNK", 2)
+    first = _write(tmp_path, "first.csv", GENERIC_HEADER, _generic_rows(), encoding="utf-8")
+    orders_import(workspace=workspace, store=store, path=first, fmt="generic")
+    before = (Order.objects.count(), Customer.objects.count(), Identity.objects.count())
+    again = [[f"H{row[0]}", *row[1:]] for row in _generic_rows()]
+    second = _write(tmp_path, "second.csv", GENERIC_HEADER, again, encoding="utf-8")
+    monkeypatch.setattr(services.lookups, "identity_customers", lambda **kwargs: iter(()))
+    with pytest.raises(connection.Database.IntegrityError, match="(?i)unique"):  # the driver's: raw COPY
+        orders_import(workspace=workspace, store=store, path=second, fmt="generic")
+    assert (Order.objects.count(), Customer.objects.count(), Identity.objects.count()) == before
