@@ -16,8 +16,10 @@ on PostgreSQL). Steps, each timed:
    realistic selectivity — said so in the output — and rebuild once more to copy them; with scores present
    they are used as they are;
 3. preview: each of 20 rules mixing profile, behaviour and scores is counted once to warm the cache, then
-   `--repeat` times; p50/p95/max over all those counts (the exact COUNT the builder shows), and the time of the
-   10-customer sample query;
+   `--repeat` times; p50/p95/max over all those counts (the exact COUNT the builder shows, `compile_matches`:
+   on CustomerFacts alone where the rule allows it), and the time of the 10-customer sample query. With
+   `--compare-general` each count alternates with one of the general query (`compile_rules`: customers joined
+   to their facts), under the same load, and both figures are printed;
 4. 30 saved segments (the 25 built-in + 5 of the rules) refreshed twice: the first refresh puts every member in,
    the second (a day later) writes only who entered and left — each segment in its own transaction.
 
@@ -32,6 +34,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import statistics
 import sys
 import time
@@ -160,6 +163,8 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=5, help="timed counts per rule (after one warm-up)")
     parser.add_argument("--skip-facts", action="store_true", help="reuse the order figures already built")
     parser.add_argument("--skip-refresh", action="store_true", help="time the preview counts only")
+    parser.add_argument("--compare-general", action="store_true",
+                        help="also time the general query (customers joined to facts), alternating with each count")
     parser.add_argument("--touch", type=int, default=100_000,
                         help="orders stamped as changed before the second, incremental rebuild (0: no second one)")
     args = parser.parse_args()
@@ -172,7 +177,7 @@ def main() -> int:
     from guanxi.insight.models import CustomerScore
     from guanxi.segments.facts import facts_rebuild
     from guanxi.segments.models import Segment
-    from guanxi.segments.rules import compile_rules
+    from guanxi.segments.rules import compile_matches, compile_rules, facts_only, parse_rules
     from guanxi.segments.selectors import segment_preview
     from guanxi.segments.services import segment_create, segment_refresh, segments_ensure_builtin
     from guanxi.segments.sql import counting
@@ -182,7 +187,7 @@ def main() -> int:
 
     workspace = Workspace.objects.get(slug=args.workspace)
     figures: dict = {"date": dt.datetime.now().astimezone().isoformat(timespec="seconds"), "machine": machine(),
-                     "database": database()}
+                     "database": database(), "load_average": {"start": _load()}}
     print(f"machine:  {figures['machine']}\ndatabase: {figures['database']}", flush=True)
     with tenancy.active(workspace):
         figures["customers"] = Customer.objects.count()
@@ -212,26 +217,43 @@ def main() -> int:
 
         # 3. Preview counts.
         as_of = timezone.now()
-        per_rule, all_times, times_by_rule = [], [], {}
-        for name, rules in RULES:
+        per_rule, all_times, times_by_rule, general_times = [], [], {}, []
+
+        def timed_count(compile_) -> tuple[int, float]:
+            # What the preview does for its count: compile, then count with the planner settings it uses.
+            started = time.perf_counter()
             with counting():
-                count = compile_rules(rules, as_of=as_of).count()  # warm-up
-            times = []
+                n = compile_(rules, as_of=as_of).count()
+            return n, (time.perf_counter() - started) * 1000
+
+        for name, rules in RULES:
+            count, _ms = timed_count(compile_matches)  # warm-up
+            if args.compare_general:
+                assert timed_count(compile_rules)[0] == count, name
+            times, general = [], []
             for _ in range(args.repeat):
-                # What the preview does for its count: compile, then count with the planner settings it uses.
-                started = time.perf_counter()
-                with counting():
-                    assert compile_rules(rules, as_of=as_of).count() == count
-                times.append((time.perf_counter() - started) * 1000)
+                n, ms = timed_count(compile_matches)
+                assert n == count, name
+                times.append(ms)
+                if args.compare_general:
+                    n, ms = timed_count(compile_rules)
+                    assert n == count, name
+                    general.append(ms)
             started = time.perf_counter()
             segment_preview(rules=rules, as_of=as_of)
             preview_ms = (time.perf_counter() - started) * 1000
             all_times += times
+            general_times += general
             times_by_rule[name] = times
-            per_rule.append({"rule": name, "count": count, "median_ms": round(statistics.median(times), 1),
-                             "max_ms": round(max(times), 1), "preview_with_sample_ms": round(preview_ms, 1)})
-            print(f"  {name:<36} {count:>9,}  median {statistics.median(times):7.1f} ms  "
-                  f"max {max(times):7.1f} ms  count+sample {preview_ms:7.1f} ms", flush=True)
+            path = "facts" if facts_only(parse_rules(rules)) else "customers"
+            per_rule.append({"rule": name, "count": count, "query_on": path,
+                             "median_ms": round(statistics.median(times), 1), "max_ms": round(max(times), 1),
+                             "preview_with_sample_ms": round(preview_ms, 1)}
+                            | ({"general_median_ms": round(statistics.median(general), 1)} if general else {}))
+            print(f"  {name:<36} {count:>9,}  {path:<9}  median {statistics.median(times):7.1f} ms  "
+                  f"max {max(times):7.1f} ms  count+sample {preview_ms:7.1f} ms"
+                  + (f"  general query median {statistics.median(general):7.1f} ms" if general else ""),
+                  flush=True)
         # The same figures without the rules that read order lines ("bought … within N days"), which scan
         # millions of lines per count: the rest is what facts and scores alone cost.
         purchase = {name for name, rules in RULES if "bought_" in json.dumps(rules)}
@@ -246,6 +268,11 @@ def main() -> int:
                                        "max_ms": round(max(other_times), 1)},
             "per_rule": per_rule,
         }
+        if general_times:
+            figures["preview"]["general_query"] = {"p50_ms": round(percentile(general_times, 0.50), 1),
+                                                   "p95_ms": round(percentile(general_times, 0.95), 1),
+                                                   "max_ms": round(max(general_times), 1)}
+        figures["load_average"]["after_preview"] = _load()
         print(f"preview count: p50 {figures['preview']['p50_ms']} ms, p95 {figures['preview']['p95_ms']} ms, "
               f"max {figures['preview']['max_ms']} ms; without the purchase rules: "
               f"{figures['preview']['without_purchase_rules']}", flush=True)
@@ -281,7 +308,13 @@ def main() -> int:
                   f"{rounds[-1]['members']:,} memberships, {rounds[-1]['entered']:,} entered, "
                   f"{rounds[-1]['left']:,} left (slowest {slowest.seconds:.1f} s)", flush=True)
         figures["refresh"] = rounds
+        figures["load_average"]["after_refresh"] = _load()
     return _report(figures)
+
+
+def _load() -> float:
+    """The 1-minute load average: the machine is shared, and figures mean little without it."""
+    return round(os.getloadavg()[0], 2)
 
 
 def _report(figures: dict) -> int:

@@ -86,9 +86,11 @@ def cmd_segments(args) -> int:
 
 
 def _count(args) -> int:
-    from guanxi.segments.rules import compile_rules
+    from guanxi.segments.rules import compile_matches
+    from guanxi.segments.sql import counting
 
-    count = compile_rules(_rules(args.rules), as_of=args.as_of).count()
+    with counting():
+        count = compile_matches(_rules(args.rules), as_of=args.as_of).count()
     print(json.dumps({"count": count}) if args.json else count)
     return 0
 

@@ -88,16 +88,31 @@ class Context:
         return dt.datetime.combine(day, dt.time(0), tzinfo=self.tz)
 
 
+FACTS = "segment_facts"
+
+
 @dataclasses.dataclass
 class Compiled:
-    """Collects the aliases (computed columns) conditions refer to while a rule is compiled."""
+    """Collects the aliases (computed columns) conditions refer to while a rule is compiled, and says which model
+    the rule is compiled on: Customer (the general query), or CustomerFacts alone (`on_facts`, see rules.py) —
+    both have the customer's id as primary key, so EXISTS subqueries correlate on `pk` either way."""
 
     context: Context
     aliases: dict[str, Any] = dataclasses.field(default_factory=dict)
+    on_facts: bool = False
 
     def alias(self, name: str, expression) -> str:
         self.aliases.setdefault(name, expression)
         return name
+
+    def facts(self, name: str) -> str:
+        """The lookup path of CustomerFacts' column `name` from the model the rule is compiled on."""
+        return name if self.on_facts else f"{FACTS}__{name}"
+
+
+# What a field's predicate reads (FieldDef.reads): only CustomerFacts columns (and purchases, written by the same
+# rebuild), rows of other tables keyed by the customer (EXISTS on tags, consents, stores…), or the customer row.
+READS_FACTS, READS_RELATED, READS_CUSTOMER = "facts", "related", "customer"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,6 +132,20 @@ class FieldDef:
     min_value: Any = None
     max_value: Any = None
     extra_keys: frozenset[str] = frozenset()  # condition keys besides field/op/value (bought_*: "days")
+    # READS_CUSTOMER unless the predicate can be compiled on CustomerFacts (fields other apps register default to
+    # the general query, which is always right).
+    reads: str = READS_CUSTOMER
+    # For READS_FACTS fields: the value a customer without a facts row has (0 orders; None: no value).
+    default: Any = None
+
+    def without_facts(self, op: str, value: Any) -> bool | None:
+        """Whether `op value` holds for a customer who has no facts row (no orders and no scores at the last
+        rebuild): True or False for a field that reads only the facts, None (unknown) for any other."""
+        if self.reads != READS_FACTS:
+            return None
+        if op in NEGATED:
+            return not _holds(NEGATED[op], self.default, value)
+        return _holds(op, self.default, value)
 
     def compile(self, op: str, value: Any, compiled: Compiled, extra: dict | None = None) -> Q:
         if op in NEGATED:
@@ -124,9 +153,23 @@ class FieldDef:
         return self._positive(op, value, compiled, extra)
 
     def _positive(self, op, value, compiled, extra):
+        if compiled.on_facts and self.reads == READS_CUSTOMER:
+            return self._on_customer_row(op, value, compiled, extra)
         if self.extra_keys:
             return self.predicate(op, value, compiled, extra or {})
         return self.predicate(op, value, compiled)
+
+    def _on_customer_row(self, op, value, compiled, extra):
+        """On CustomerFacts, a condition on the customer row is an EXISTS on that row (one row per facts row: the
+        condition's truth, never unknown); its computed columns live inside the subquery."""
+        from guanxi.customers.models import Customer
+
+        inner = Compiled(compiled.context)
+        q = self._positive(op, value, inner, extra)
+        rows = Customer.all_workspaces.filter(pk=OuterRef("pk"))
+        if inner.aliases:
+            rows = rows.alias(**inner.aliases)
+        return Q(Exists(rows.filter(q)))
 
 
 # Value checking -----------------------------------------------------------------------------------------------
@@ -273,21 +316,35 @@ def _holds(op: str, default, value) -> bool:
     return {">": default > value, ">=": default >= value, "<": default < value, "<=": default <= value}[op]
 
 
-def column(path: str, *, default=None, missing: str = "", text: bool = False):
-    """Predicate on one column (`path` may cross a join). `default` is what a missing related row (`missing`,
-    e.g. "segment_facts") stands for; conditions the default satisfies also match those customers."""
+def _column_q(path: str, op: str, value, text: bool) -> Q:
+    if op == "is_set":
+        q = Q(**{f"{path}__gt": ""}) if text else Q(**{f"{path}__isnull": False})
+    elif op == "between":
+        q = Q(**{f"{path}__gte": value[0], f"{path}__lte": value[1]})
+    else:
+        q = Q(**{f"{path}__{_LOOKUPS[op]}": value})
+    # Never NULL, so that NOT(...) of it is true for customers without a value (SQL's NOT NULL is NULL).
+    return q & Q(**{f"{path}__isnull": False})
+
+
+def column(path: str, *, text: bool = False):
+    """Predicate on one column of the model the rule is compiled on (`path` may cross a join)."""
 
     def predicate(op: str, value, compiled: Compiled) -> Q:
-        if op == "is_set":
-            q = Q(**{f"{path}__gt": ""}) if text else Q(**{f"{path}__isnull": False})
-        elif op == "between":
-            q = Q(**{f"{path}__gte": value[0], f"{path}__lte": value[1]})
-        else:
-            q = Q(**{f"{path}__{_LOOKUPS[op]}": value})
-        # Never NULL, so that NOT(...) of it is true for customers without a value (SQL's NOT NULL is NULL).
-        q &= Q(**{f"{path}__isnull": False})
-        if missing and _holds(op, default, value):
-            q |= Q(**{f"{missing}__isnull": True})
+        return _column_q(path, op, value, text)
+
+    return predicate
+
+
+def facts_column(name: str, *, default=None, text: bool = False):
+    """Predicate on CustomerFacts' column `name`. `default` is what a customer without a facts row stands for;
+    conditions the default satisfies also match those customers (in the general query: on CustomerFacts alone
+    there are none)."""
+
+    def predicate(op: str, value, compiled: Compiled) -> Q:
+        q = _column_q(compiled.facts(name), op, value, text)
+        if not compiled.on_facts and _holds(op, default, value):
+            q |= Q(**{f"{FACTS}__isnull": True})
         return q
 
     return predicate
@@ -303,10 +360,14 @@ def alias_column(name: str, expression_factory, *, text: bool = False):
     return predicate
 
 
-def datetime_column(path: str):
-    """Calendar-day predicates on a date-time column, as ranges of instants in the workspace time zone."""
+def datetime_column(path: str, *, facts: bool = False):
+    """Calendar-day predicates on a date-time column (of CustomerFacts with `facts`), as ranges of instants in the
+    workspace time zone."""
+
+    column_path = path
 
     def predicate(op: str, value, compiled: Compiled) -> Q:
+        path = compiled.facts(column_path) if facts else column_path
         ctx = compiled.context
         start = ctx.day_start
         one = dt.timedelta(days=1)
@@ -352,7 +413,7 @@ def date_column(path: str):
 def days_since_last_order(op: str, value, compiled: Compiled) -> Q:
     """Whole calendar days from the last paid order's day to the day of `as_of`, as ranges of last_order_at."""
     ctx = compiled.context
-    path = "segment_facts__last_order_at"
+    path = compiled.facts("last_order_at")
 
     def day(n: int) -> dt.datetime:  # first instant of the day n days before as_of's day
         return ctx.day_start(ctx.today - dt.timedelta(days=n))
@@ -476,17 +537,28 @@ def _lifecycle(op: str, value, compiled: Compiled) -> Q:
 
     Written as "score stage matches, or no score stage and profile stage matches" rather than as one COALESCE
     expression: the database estimates each side from its statistics (a computed column it would guess, and a
-    guess of 2,000 for 700,000 rows picks a plan that probes an index 700,000 times)."""
-    stage = "segment_facts__lifecycle_stage"
+    guess of 2,000 for 700,000 rows picks a plan that probes an index 700,000 times).
+
+    On CustomerFacts the profile's stage is read by an EXISTS on the customer row, which the database evaluates
+    only for facts rows without a score stage (the OR's first arm settles the others)."""
+    stage = compiled.facts("lifecycle_stage")
     # isnull also holds for a customer without a facts row (the join is an outer one).
     no_score_stage = Q(**{f"{stage}__isnull": True}) | Q(**{stage: ""})
+
+    def profile(q: Q) -> Q:
+        if not compiled.on_facts:
+            return q
+        from guanxi.customers.models import Customer
+
+        return Q(Exists(Customer.all_workspaces.filter(q, pk=OuterRef("pk"))))
+
     if op == "is_set":
-        return Q(**{f"{stage}__gt": ""}) | (no_score_stage & Q(lifecycle_stage__gt=""))
+        return Q(**{f"{stage}__gt": ""}) | (no_score_stage & profile(Q(lifecycle_stage__gt="")))
     values = value if op == "in" else [value]
     # Never NULL (see `column`): a customer without a score must match the negation when the profile stage does
     # not match.
     scored = Q(**{f"{stage}__in": values, f"{stage}__isnull": False})
-    return scored | (no_score_stage & Q(lifecycle_stage__in=values))
+    return scored | (no_score_stage & profile(Q(lifecycle_stage__in=values)))
 
 
 def _clv_top_percent(op: str, value, compiled: Compiled) -> Q:
@@ -506,7 +578,7 @@ def _clv_top_percent(op: str, value, compiled: Compiled) -> Q:
         (compiled.context.workspace_id, compiled.context.workspace_id, int(value)),
     )
     alias = compiled.alias(f"_sg_clv_top_{int(value)}", threshold)
-    return Q(segment_facts__clv__gte=F(alias))
+    return Q(**{f"{compiled.facts('clv')}__gte": F(alias)})
 
 
 # The catalogue ------------------------------------------------------------------------------------------------
@@ -543,74 +615,68 @@ def _builtin_fields() -> None:
         FieldDef("district", "profile", "text", _("District"), TEXT_OPS, column("district", text=True)),
         FieldDef("industry", "profile", "text", _("Industry"), TEXT_OPS, column("industry", text=True)),
         FieldDef("tags", "profile", "set", _("Tags"), SET_OPS,
-                 exists("customers.CustomerTag", _by_name("tag", "customers.Tag")), suggest="tags"),
+                 exists("customers.CustomerTag", _by_name("tag", "customers.Tag")), suggest="tags",
+                 reads=READS_RELATED),
         FieldDef("owner", "profile", "set", _("Owner"), SET_OPS, _owner, suggest="owners",
                  help=_("A member's user id or username.")),
         FieldDef("store", "profile", "set", _("Store"), SET_OPS,
                  exists("segments.CustomerStore", _by_name("store", "workspaces.Store")), suggest="stores",
-                 help=_("Bought in, or is known to, the store (by store name).")),
+                 help=_("Bought in, or is known to, the store (by store name)."), reads=READS_RELATED),
         FieldDef("created", "profile", "datetime", _("Created"), DATE_OPS, datetime_column("created_at")),
     ]
     for channel, label in Channel.choices:
         profile.append(FieldDef(f"consent.{channel}", "profile", "bool", format_lazy(_("Consent: {channel}"),
                                 channel=label), BOOL_OPS, _consent(channel),
-                                help=_("true: consented; false: refused; not set: never asked.")))
+                                help=_("true: consented; false: refused; not set: never asked."),
+                                reads=READS_RELATED))
 
-    facts = "segment_facts"
+    def fact(key, family, kind, label, ops, predicate=None, *, default=None, text=False, **options) -> FieldDef:
+        """A field that reads only CustomerFacts (its column `key` unless another predicate is given)."""
+        predicate = predicate or facts_column(key, default=default, text=text)
+        return FieldDef(key, family, kind, label, ops, predicate, reads=READS_FACTS, default=default, **options)
+
     behaviour = [
-        FieldDef("orders_count", "behaviour", "int", _("Orders"), INT_OPS,
-                 column(f"{facts}__orders_count", default=0, missing=facts), min_value=0),
-        FieldDef("paid_orders_count", "behaviour", "int", _("Paid orders"), INT_OPS,
-                 column(f"{facts}__paid_orders_count", default=0, missing=facts), min_value=0),
-        FieldDef("refunds_count", "behaviour", "int", _("Refunded orders"), INT_OPS,
-                 column(f"{facts}__refunds_count", default=0, missing=facts), min_value=0),
-        FieldDef("total_paid", "behaviour", "decimal", _("Total paid"), NUMBER_OPS,
-                 column(f"{facts}__total_paid", default=Decimal(0), missing=facts)),
-        FieldDef("net_paid", "behaviour", "decimal", _("Net paid (after refunds)"), NUMBER_OPS,
-                 column(f"{facts}__net_paid", default=Decimal(0), missing=facts)),
-        FieldDef("refunded", "behaviour", "decimal", _("Refunded amount"), NUMBER_OPS,
-                 column(f"{facts}__refunded", default=Decimal(0), missing=facts)),
-        FieldDef("average_order_value", "behaviour", "decimal", _("Average order value"), NUMBER_OPS,
-                 column(f"{facts}__average_order_value")),
-        FieldDef("first_order_at", "behaviour", "datetime", _("First order"), DATE_OPS,
-                 datetime_column(f"{facts}__first_order_at")),
-        FieldDef("last_order_at", "behaviour", "datetime", _("Last order"), DATE_OPS,
-                 datetime_column(f"{facts}__last_order_at")),
-        FieldDef("days_since_last_order", "behaviour", "int", _("Days since last order"), INT_OPS,
-                 days_since_last_order),
-        FieldDef("bought_sku", "behaviour", "purchase", _("Bought SKU"), PURCHASE_OPS, _purchase("sku"),
-                 suggest="skus", extra_keys=frozenset({"days"}),
-                 help=_("Optional \"days\": only purchases within the last N days.")),
-        FieldDef("bought_category", "behaviour", "purchase", _("Bought category"), PURCHASE_OPS,
-                 _purchase("category"), suggest="categories", extra_keys=frozenset({"days"}),
-                 help=_("Optional \"days\": only purchases within the last N days.")),
+        fact("orders_count", "behaviour", "int", _("Orders"), INT_OPS, default=0, min_value=0),
+        fact("paid_orders_count", "behaviour", "int", _("Paid orders"), INT_OPS, default=0, min_value=0),
+        fact("refunds_count", "behaviour", "int", _("Refunded orders"), INT_OPS, default=0, min_value=0),
+        fact("total_paid", "behaviour", "decimal", _("Total paid"), NUMBER_OPS, default=Decimal(0)),
+        fact("net_paid", "behaviour", "decimal", _("Net paid (after refunds)"), NUMBER_OPS, default=Decimal(0)),
+        fact("refunded", "behaviour", "decimal", _("Refunded amount"), NUMBER_OPS, default=Decimal(0)),
+        fact("average_order_value", "behaviour", "decimal", _("Average order value"), NUMBER_OPS),
+        fact("first_order_at", "behaviour", "datetime", _("First order"), DATE_OPS,
+             datetime_column("first_order_at", facts=True)),
+        fact("last_order_at", "behaviour", "datetime", _("Last order"), DATE_OPS,
+             datetime_column("last_order_at", facts=True)),
+        fact("days_since_last_order", "behaviour", "int", _("Days since last order"), INT_OPS,
+             days_since_last_order),
+        # A purchase is a line of a paid order, so its customer has orders and a facts row of the same rebuild.
+        fact("bought_sku", "behaviour", "purchase", _("Bought SKU"), PURCHASE_OPS, _purchase("sku"),
+             suggest="skus", extra_keys=frozenset({"days"}),
+             help=_("Optional \"days\": only purchases within the last N days.")),
+        fact("bought_category", "behaviour", "purchase", _("Bought category"), PURCHASE_OPS,
+             _purchase("category"), suggest="categories", extra_keys=frozenset({"days"}),
+             help=_("Optional \"days\": only purchases within the last N days.")),
     ]
 
     scores = [
-        FieldDef("rfm_r", "scores", "int", _("RFM recency score"), INT_OPS, column(f"{facts}__rfm_r"),
-                 min_value=1, max_value=5),
-        FieldDef("rfm_f", "scores", "int", _("RFM frequency score"), INT_OPS, column(f"{facts}__rfm_f"),
-                 min_value=1, max_value=5),
-        FieldDef("rfm_m", "scores", "int", _("RFM monetary score"), INT_OPS, column(f"{facts}__rfm_m"),
-                 min_value=1, max_value=5),
-        FieldDef("rfm_segment", "scores", "choice", _("RFM segment"), CHOICE_OPS,
-                 column(f"{facts}__rfm_segment", text=True), choices=RFM_SEGMENTS),
-        FieldDef("value_class", "scores", "choice", _("Value class"), CHOICE_OPS,
-                 column(f"{facts}__value_class", text=True), choices=VALUE_CLASSES),
-        FieldDef("value_tier", "scores", "choice", _("Value tier (ABC)"), CHOICE_OPS,
-                 column(f"{facts}__value_tier", text=True), choices=_choices(ValueTier)),
+        fact("rfm_r", "scores", "int", _("RFM recency score"), INT_OPS, min_value=1, max_value=5),
+        fact("rfm_f", "scores", "int", _("RFM frequency score"), INT_OPS, min_value=1, max_value=5),
+        fact("rfm_m", "scores", "int", _("RFM monetary score"), INT_OPS, min_value=1, max_value=5),
+        fact("rfm_segment", "scores", "choice", _("RFM segment"), CHOICE_OPS, text=True, choices=RFM_SEGMENTS),
+        fact("value_class", "scores", "choice", _("Value class"), CHOICE_OPS, text=True, choices=VALUE_CLASSES),
+        fact("value_tier", "scores", "choice", _("Value tier (ABC)"), CHOICE_OPS, text=True,
+             choices=_choices(ValueTier)),
+        # Falls back to the profile's stage: not a facts-only field.
         FieldDef("lifecycle_stage", "scores", "choice", _("Lifecycle stage"), CHOICE_OPS,
-                 _lifecycle, choices=_choices(Lifecycle)),
-        FieldDef("clv", "scores", "decimal", _("Customer lifetime value"), NUMBER_OPS, column(f"{facts}__clv")),
-        FieldDef("clv_top_percent", "scores", "int", _("CLV rank (top N percent)"), ("<=",), _clv_top_percent,
-                 min_value=1, max_value=100, help=_("In the top N percent of customers by CLV.")),
-        FieldDef("p_alive", "scores", "float", _("P(alive)"), NUMBER_OPS, column(f"{facts}__p_alive"),
-                 min_value=0, max_value=1),
-        FieldDef("buy_again", "scores", "float", _("Will buy again (probability)"), NUMBER_OPS,
-                 column(f"{facts}__buy_again"), min_value=0, max_value=1),
-        FieldDef("churn_risk", "scores", "choice", _("Churn risk"), CHOICE_OPS,
-                 column(f"{facts}__churn_risk", text=True), choices=_choices(ChurnRisk)),
-        FieldDef("gross_profit", "scores", "decimal", _("Gross profit"), NUMBER_OPS, column(f"{facts}__gross_profit")),
+                 _lifecycle, choices=_choices(Lifecycle), reads=READS_RELATED),
+        fact("clv", "scores", "decimal", _("Customer lifetime value"), NUMBER_OPS),
+        fact("clv_top_percent", "scores", "int", _("CLV rank (top N percent)"), ("<=",), _clv_top_percent,
+             min_value=1, max_value=100, help=_("In the top N percent of customers by CLV.")),
+        fact("p_alive", "scores", "float", _("P(alive)"), NUMBER_OPS, min_value=0, max_value=1),
+        fact("buy_again", "scores", "float", _("Will buy again (probability)"), NUMBER_OPS, min_value=0,
+             max_value=1),
+        fact("churn_risk", "scores", "choice", _("Churn risk"), CHOICE_OPS, text=True, choices=_choices(ChurnRisk)),
+        fact("gross_profit", "scores", "decimal", _("Gross profit"), NUMBER_OPS),
     ]
     for field in (*profile, *behaviour, *scores):
         register_field(field)
@@ -646,5 +712,5 @@ def custom_field_def(key: str, field_type: str, label: str, choices: list[str]) 
     ops = {"decimal": NUMBER_OPS, "date": DATE_OPS, "choice": CHOICE_OPS}.get(kind, TEXT_OPS)
     return FieldDef(
         f"{CUSTOM_PREFIX}{key}", "profile", kind, label, ops, exists("customers.CustomFieldValue", build),
-        choices=tuple((c, c) for c in choices) if kind == "choice" else None,
+        choices=tuple((c, c) for c in choices) if kind == "choice" else None, reads=READS_RELATED,
     )

@@ -6,6 +6,12 @@
 Every problem is reported at its exact path in the rule, e.g. `all[1].any[0].op`, all at once. `{"all": []}` is
 every customer, `{"any": []}` none. Compiling needs the active workspace (its custom fields, its time zone) and
 an `as_of` (default now); the result is a Customer queryset — a single SQL statement however the rule is nested.
+
+Counts and refreshes use `compile_matches`, which gives the same customers' ids in one statement too, but driven
+by CustomerFacts when the rule allows it: when it cannot hold for a customer without a facts row and reads at
+most one column of the customer row (the rest being facts, and rows keyed by the customer such as tags) — then
+joining a million customers to a million facts rows only to drop the merged-away ones is replaced by an anti-join
+with the few merged-away customers (an index range on `merged_into`).
 """
 
 from __future__ import annotations
@@ -16,13 +22,13 @@ import zoneinfo
 from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from guanxi.customers.models import Customer
 from guanxi.segments.fields import (
-    CUSTOM_PREFIX, NO_VALUE_OPS, OPERATORS, Compiled, Context, FieldDef, ValueError_, check_value,
+    CUSTOM_PREFIX, NO_VALUE_OPS, OPERATORS, READS_CUSTOMER, Compiled, Context, FieldDef, ValueError_, check_value,
     custom_field_def, fields,
 )
 from guanxi.workspaces.tenancy import current_workspace
@@ -202,14 +208,67 @@ def base_customers() -> QuerySet[Customer]:
     return Customer.objects.filter(merged_into__isnull=True)
 
 
-def compile_rules(rules: Any, *, as_of: dt.datetime | dt.date | None = None) -> QuerySet[Customer]:
-    """The customers of the active workspace matching `rules` as of `as_of`, as one lazily evaluated query."""
+def _context(as_of) -> Context:
     workspace = current_workspace()
     tz = zoneinfo.ZoneInfo(workspace.time_zone)
-    tree = parse_rules(rules)
-    compiled = Compiled(Context(as_of=resolve_as_of(as_of, tz), tz=tz, workspace_id=workspace.pk))
+    return Context(as_of=resolve_as_of(as_of, tz), tz=tz, workspace_id=workspace.pk)
+
+
+def _on(queryset: QuerySet, tree: Group, compiled: Compiled) -> QuerySet:
     q = _compile(tree, compiled)
-    customers = base_customers()
     if compiled.aliases:
-        customers = customers.alias(**compiled.aliases)
-    return customers.filter(q)
+        queryset = queryset.alias(**compiled.aliases)
+    return queryset.filter(q)
+
+
+def compile_rules(rules: Any, *, as_of: dt.datetime | dt.date | None = None) -> QuerySet[Customer]:
+    """The customers of the active workspace matching `rules` as of `as_of`, as one lazily evaluated query."""
+    return _on(base_customers(), parse_rules(rules), Compiled(_context(as_of)))
+
+
+def _customer_conditions(node) -> int:
+    if isinstance(node, Condition):
+        return int(node.field.reads == READS_CUSTOMER)
+    return sum(_customer_conditions(item) for item in node.items)
+
+
+def _without_facts(node) -> bool | None:
+    """Whether the rule holds for a customer without a facts row: True, False, or None when it depends on what
+    else is known of the customer (three-valued: False and unknown is False, True or unknown is True)."""
+    if isinstance(node, Condition):
+        return node.field.without_facts(node.op, node.value)
+    values = [_without_facts(item) for item in node.items]
+    settles, other = (False, True) if node.kind == "all" else (True, False)
+    if settles in values:
+        return settles
+    return other if all(value is other for value in values) else None
+
+
+def facts_only(tree: Group) -> bool:
+    """Whether the rule's customers are exactly the live customers' facts rows it matches (see module doc).
+
+    One condition on the customer row (an owner, a province) is then an EXISTS on that row; with two or more the
+    general query, which reads the customer row once, is the better plan."""
+    return _customer_conditions(tree) <= 1 and _without_facts(tree) is False
+
+
+def live_facts() -> QuerySet:
+    """The active workspace's facts rows of customers not merged into another.
+
+    A merged-away customer keeps the facts row of the last rebuild until the next one; the anti-join reads the
+    merged-away customers from the `merged_into` index, so it costs what the merges cost, not what the customers do.
+    """
+    from guanxi.segments.models import CustomerFacts
+
+    merged_away = Customer.all_workspaces.filter(pk=OuterRef("pk"), merged_into__isnull=False)
+    return CustomerFacts.objects.filter(~Exists(merged_away))
+
+
+def compile_matches(rules: Any, *, as_of: dt.datetime | dt.date | None = None) -> QuerySet:
+    """The customers `rules` match as of `as_of`, as one query whose primary keys are their ids: CustomerFacts rows
+    when the rule allows it (`facts_only`), else the Customers of `compile_rules`. For counts and id lists; the
+    result is the same set either way (tests/test_segments_fast_path.py)."""
+    tree = parse_rules(rules)
+    if facts_only(tree):
+        return _on(live_facts(), tree, Compiled(_context(as_of), on_facts=True))
+    return _on(base_customers(), tree, Compiled(_context(as_of)))

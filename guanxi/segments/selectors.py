@@ -14,7 +14,7 @@ from guanxi.customers.models import Customer, CustomField, CustomerTag, Identity
 from guanxi.segments.facts import facts_rebuilt_at
 from guanxi.segments.fields import FAMILIES, OPERATOR_LABELS, custom_field_def, fields
 from guanxi.segments.models import Segment, SegmentMember, SegmentSize
-from guanxi.segments.rules import compile_rules, resolve_as_of
+from guanxi.segments.rules import compile_matches, resolve_as_of
 from guanxi.segments.sql import counting
 from guanxi.workspaces.tenancy import current_workspace
 
@@ -41,12 +41,13 @@ def segment_preview(*, rules: dict, as_of: dt.datetime | dt.date | None = None,
     Raises RulesInvalid for rules that do not validate.
     """
     as_of = resolve_as_of(as_of, zoneinfo.ZoneInfo(current_workspace().time_zone))
-    customers = compile_rules(rules, as_of=as_of)
+    matches = compile_matches(rules, as_of=as_of)
     with counting():
-        count = customers.count()
+        count = matches.count()
         # Any `sample` of them, in no order: "the newest" would make the database walk the whole customer table
         # backwards when few customers match.
-        members = list(with_insight(customers).order_by()[:sample]) if count and sample else []
+        some = matches.order_by().values("pk")[:sample]
+        members = list(with_insight(Customer.objects.filter(pk__in=some))) if count and sample else []
     return Preview(count=count, sample=members, as_of=as_of, facts_rebuilt_at=facts_rebuilt_at())
 
 

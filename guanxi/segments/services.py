@@ -26,7 +26,7 @@ from guanxi.customers.services import tag_get_or_create
 from guanxi.segments.builtin import BUILTIN_SEGMENTS
 from guanxi.segments.facts import facts_rebuild
 from guanxi.segments.models import Segment, SegmentMember, SegmentSize
-from guanxi.segments.rules import RulesInvalid, compile_rules, resolve_as_of, validate_rules
+from guanxi.segments.rules import RulesInvalid, compile_matches, resolve_as_of, validate_rules
 from guanxi.segments.sql import counting, insert_select, matches_table
 from guanxi.workspaces.models import Membership
 from guanxi.workspaces.tenancy import current_workspace
@@ -133,7 +133,7 @@ def segment_refresh(*, segment: Segment, as_of: dt.datetime | dt.date | None = N
     as_of = resolve_as_of(as_of, zoneinfo.ZoneInfo(workspace.time_zone))
     # One refresh of a segment at a time: a second waits here and then sees the first one's result.
     segment = Segment.objects.select_for_update().get(pk=segment.pk)
-    matching = compile_rules(segment.rules, as_of=as_of)
+    matching = compile_matches(segment.rules, as_of=as_of)
     now = timezone.now()
     with counting(), matches_table(matching) as (table, size):
         left, entered = _apply_matches(segment, table, as_of=as_of, now=now)
