@@ -82,6 +82,21 @@ def fast_batches(monkeypatch):
     return written
 
 
+@pytest.fixture
+def parsed_as(monkeypatch):
+    """How each batch was read: "text" (Polars' CSV reader), "unreadable" (a text chunk handed back to be read
+    record by record), "records" (the csv module's records); with "-unfit" for a batch left to the exact path."""
+    seen = []
+    for name, label in (("parse_text", "text"), ("parse", "records")):
+        def parse(plan, item, original=getattr(columnar.Plan, name), label=label):
+            batch = original(plan, item)
+            seen.append("unreadable" if batch is columnar.UNREADABLE else label + ("-unfit" if batch is None else ""))
+            return batch
+
+        monkeypatch.setattr(columnar.Plan, name, parse)
+    return seen
+
+
 def _both_ways(monkeypatch, workspace, twin, path, *, fmt="taobao", platform=Platform.TAOBAO, imports=1):
     """Import `path` (`imports` times) with the fast path into `workspace` and without it into `twin`; return
     both outcomes (the last summary, or the failure's message and summary) and both workspaces' contents."""
@@ -101,19 +116,20 @@ def _both_ways(monkeypatch, workspace, twin, path, *, fmt="taobao", platform=Pla
 
 
 def test_the_taobao_sample_takes_the_fast_path_and_stores_what_the_exact_path_stores(
-        monkeypatch, workspace, twin, fast_batches):
+        monkeypatch, workspace, twin, fast_batches, parsed_as):
     (fast, exact), fast_rows, exact_rows = _both_ways(monkeypatch, workspace, twin, TAOBAO)
-    assert fast_batches == [True]
+    assert fast_batches == [True] and parsed_as == ["text"]
     assert fast == exact
     assert fast_rows == exact_rows
     assert len(fast_rows[1]) == fast["orders_created"] > 0
 
 
-def test_batches_and_chunks_smaller_than_the_file_give_the_same_contents(monkeypatch, workspace, twin, fast_batches):
+def test_batches_and_chunks_smaller_than_the_file_give_the_same_contents(monkeypatch, workspace, twin, fast_batches,
+                                                                         parsed_as):
     monkeypatch.setattr(columnar, "BATCH_LINES", 8)
     monkeypatch.setattr(services, "CHUNK", 4)
     (fast, exact), fast_rows, exact_rows = _both_ways(monkeypatch, workspace, twin, TAOBAO)
-    assert len(fast_batches) > 3 and all(fast_batches)
+    assert len(fast_batches) > 3 and all(fast_batches) and set(parsed_as) == {"text"}
     assert (fast, fast_rows) == (exact, exact_rows)
 
 
@@ -139,11 +155,12 @@ def _tricky(header, rows):
 
 
 def test_tricky_cells_take_the_fast_path_and_store_what_the_exact_path_stores(
-        monkeypatch, workspace, twin, fast_batches, tmp_path):
+        monkeypatch, workspace, twin, fast_batches, parsed_as, tmp_path):
     header, rows = _taobao_records()
     path = _write(tmp_path, "tricky.csv", header, _tricky(header, rows))
     (fast, exact), fast_rows, exact_rows = _both_ways(monkeypatch, workspace, twin, path)
     assert fast_batches == [True]
+    assert parsed_as == ["text"]  # line breaks and quotes in cells, ="…" numbers: all plain enough for Polars
     assert (fast, fast_rows) == (exact, exact_rows)
 
 
@@ -226,7 +243,7 @@ def _generic_rows():
 
 
 def test_generic_batches_keep_an_orders_consecutive_rows_together(monkeypatch, workspace, twin, fast_batches,
-                                                                   tmp_path):
+                                                                   parsed_as, tmp_path):
     monkeypatch.setattr(columnar, "BATCH_LINES", 4)
     monkeypatch.setattr(services, "CHUNK", 2)
     rows = _generic_rows()
@@ -237,6 +254,8 @@ def test_generic_batches_keep_an_orders_consecutive_rows_together(monkeypatch, w
     (fast, exact), fast_rows, exact_rows = _both_ways(monkeypatch, workspace, twin, path, fmt="generic",
                                                       platform=Platform.OWN_SITE)
     assert fast_batches == []  # G0–G3 plus G3 again: a repeated number, so the batch is not parsed
+    # The text chunk would have split G3's rows; read record by record, the batch holds G3 twice.
+    assert parsed_as[0] == "unreadable" and "records-unfit" in parsed_as
     assert (fast, fast_rows) == (exact, exact_rows)
     with tenancy.active(workspace):
         assert Order.objects.get(number="G3").status == "pending_payment"  # the first row's, not "closed"
@@ -356,3 +375,32 @@ def test_a_write_refused_on_its_way_fails_the_import_and_leaves_nothing(monkeypa
     with pytest.raises(connection.Database.IntegrityError, match="(?i)unique"):  # the driver's: raw COPY
         orders_import(workspace=workspace, store=store, path=second, fmt="generic")
     assert (Order.objects.count(), Customer.objects.count(), Identity.objects.count()) == before
+
+
+def test_a_chunk_too_odd_for_the_text_reader_is_read_record_by_record_with_the_same_line_numbers(
+        monkeypatch, workspace, twin, fast_batches, parsed_as, tmp_path):
+    monkeypatch.setattr(columnar, "BATCH_LINES", 8)
+    monkeypatch.setattr(services, "CHUNK", 4)
+    header, rows = _taobao_records()
+    rows[20][header.index("买家留言")] = "第一行\r第二行"  # a lone CR: a line end to the csv module's line count
+    rows[45][header.index("订单状态")] = "已评价"  # an error the exact reader words, with its line number
+    path = _write(tmp_path, "odd.csv", header, rows)
+    (fast, exact), fast_rows, exact_rows = _both_ways(monkeypatch, workspace, twin, path)
+    assert parsed_as[:3] == ["text", "text", "unreadable"] and parsed_as[-1] == "records"
+    assert fast_batches[:2] == [True, True]
+    assert "unknown order status “已评价”" in fast[0] and fast[0] == exact[0]  # the same file, line and column
+    assert (fast, fast_rows) == (exact, exact_rows) and fast_rows == ([], [])
+
+
+def test_a_file_with_lf_line_ends_and_no_final_one_is_read_as_text(monkeypatch, workspace, twin, fast_batches,
+                                                                  parsed_as, tmp_path):
+    monkeypatch.setattr(columnar, "BATCH_LINES", 4)
+    monkeypatch.setattr(services, "CHUNK", 2)
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows([GENERIC_HEADER, *_generic_rows()[:-1]])
+    path = tmp_path / "lf.csv"
+    path.write_text(buffer.getvalue() + ",".join(_generic_rows()[-1]), encoding="utf-8", newline="")
+    (fast, exact), fast_rows, exact_rows = _both_ways(monkeypatch, workspace, twin, path, fmt="generic",
+                                                      platform=Platform.OWN_SITE)
+    assert parsed_as == ["text", "text", "text"] and fast_batches == [True, True, True]
+    assert (fast, fast_rows) == (exact, exact_rows) and fast["orders_created"] == 12

@@ -11,8 +11,10 @@ itself; the rest pass as they are.
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import datetime as dt
+import io
 import itertools
 import zoneinfo
 from typing import Iterator
@@ -69,6 +71,13 @@ class Plan:
         self.fmt, self.tz, self.store_id = opened.format, opened.tz, store_id
         self.index = {name: cols.index[name] for name in READS[self.fmt] if name in cols.index}
         self.width = len(opened.header)
+        # A record of `width` cells, each unquoted (a quote in it, as in ="1930…", is a character, but not at its
+        # start) or quoted with "" for a quote; no NUL, a CR only before an LF, an LF only at the record's end or
+        # inside quotes. There Python's csv module and Polars' reader split the same cells, and the csv module
+        # counts a line per LF.
+        cell = r'(?:(?:[^",\r\n\x00][^,\r\n\x00]*)?|"(?:[^"\r\x00]|\r\n|"")*")'
+        line = cell + ("," + cell) * (self.width - 1)
+        self._line_shape = rf"\A(?:{line}\r?\n)*(?:{line})?\z"
         self._offsets: dict[dt.datetime, int] = {}  # local hour → UTC offset in µs (at most one per hour of data)
 
     def parse(self, records: list[tuple[int, list[str]]]) -> Batch | None:
@@ -76,16 +85,37 @@ class Plan:
         if any(len(cells) != self.width for _, cells in records):
             return None
         columns = list(zip(*(cells for _, cells in records)))
-        raw = {i: pl.Series(columns[i], dtype=pl.String) for i in set(self.index.values())}
+        return self._batch({i: pl.Series(columns[i], dtype=pl.String) for i in set(self.index.values())},
+                           len(records))
+
+    def parse_text(self, chunk: Chunk) -> Batch | None | Unreadable:
+        """`parse` for a chunk of the file's text read by Polars' CSV reader instead of the csv module: UNREADABLE
+        unless every line of it is one record in the plain shape (`_line_shape`) in which both readers split the
+        same cells, so the caller reads it record by record instead."""
+        if not chunk.whole:
+            return UNREADABLE
+        try:
+            text = chunk.data.decode(chunk.encoding)
+        except UnicodeDecodeError:
+            return UNREADABLE
+        if not pl.Series([text]).str.contains(self._line_shape).item():
+            return UNREADABLE
+        frame = pl.read_csv(text.encode("utf-8") if chunk.encoding != "utf-8" else chunk.data, has_header=False,
+                            infer_schema=False, empty_string_is_null=False, raise_if_empty=False)
+        if frame.height != chunk.records or frame.width != self.width:
+            return UNREADABLE
+        return self._batch({i: frame.to_series(i) for i in set(self.index.values())}, chunk.records)
+
+    def _batch(self, raw: dict[int, pl.Series], n: int) -> Batch | None:
         try:
             if any(series.str.contains(_PY_ONLY_SPACE).any() for series in raw.values()):
                 raise _Unfit
-            frame = (self._taobao if self.fmt == "taobao" else self._generic)(raw, len(records))
+            frame = (self._taobao if self.fmt == "taobao" else self._generic)(raw, n)
         except _Unfit:
             return None
         if frame["number"].is_duplicated().any():
             return None  # a repeated number is an update within the file: the exact path decides which row wins
-        return Batch(frame=frame, keys=self._keys(frame), lines=len(records))
+        return Batch(frame=frame, keys=self._keys(frame), lines=n)
 
     def _keys(self, frame: pl.DataFrame) -> list[list[Key]]:
         return buyer_keys_of_columns(
@@ -269,3 +299,126 @@ class Batches:
     def _number(self, record: tuple[int, list[str]]) -> str:
         cells = record[1]
         return clean(cells[self._number_at]) if self._number_at < len(cells) else ""
+
+
+class Unreadable:
+    """A chunk the columnar path cannot read as text: read it (and the rest of the file) record by record."""
+
+
+UNREADABLE = Unreadable()
+
+
+@dataclasses.dataclass
+class Chunk:
+    """Whole records of a CSV export's text, as bytes: `records` of them on `lines` lines from line `first_line`,
+    at byte `offset`."""
+
+    data: bytes
+    encoding: str
+    offset: int
+    first_line: int
+    lines: int
+    records: int
+    whole: bool = True  # False: too long, a quote left open, or it splits a generic order's rows
+
+
+class TextBatches:
+    """The file's data records in chunks of `size`, as bytes, for `Plan.parse_text` (Polars' CSV reader instead
+    of the csv module: a third of an import's interpreter time). Only for a file whose header is its first line;
+    `take` returns None at the end of the file. A chunk holding anything unusual comes back from parse_text as
+    UNREADABLE, and the caller reads on from its `offset` record by record (readers.records_from).
+
+    Records end at an LF after an even number of quotes since the chunk began: a quoted cell holds an even
+    number of them (its two and each "" inside), so an LF inside one is not an end. (An odd number of quotes in
+    an unquoted cell miscounts; parse_text then finds another number of records than counted and hands the
+    chunk back.)
+    LF and " are no part of a multi-byte character in UTF-8, GBK or GB18030, so the bytes are cut undecoded. A
+    generic chunk must end where an order ends: when the next record carries the same order number (or cannot be
+    read alone) the chunk is marked not whole, to be read record by record."""
+
+    BLOCK = 8 * 2**20
+    MAX_CHUNK = 8 * 2**20  # far below the csv module's field size limit (10 MB), which the text path does not check
+
+    def __init__(self, path: str, encoding: str, *, start: int, size: int, number_at: int | None):
+        self._handle = open(path, "rb")
+        self._handle.seek(start)
+        self._encoding = "utf-8" if encoding == "utf-8-sig" else encoding  # the BOM is behind `start`
+        self._buffer = b""
+        self._offset, self._line = start, 2
+        self._size, self._number_at = size, number_at
+
+    @classmethod
+    def after_header(cls, path: str, encoding: str, header: list[str], *, size: int,
+                     number_at: int | None) -> TextBatches | None:
+        """From the second line on, if the first line is exactly the header record (else None)."""
+        if encoding not in ("utf-8", "utf-8-sig", "gb18030"):
+            return None
+        with open(path, "rb") as handle:
+            first = handle.readline(2**20)
+        if not first.endswith(b"\n") or b"\r" in first[:-2] or b'"' in first:
+            return None
+        try:
+            cells = next(csv.reader([first.decode(encoding).rstrip("\r\n")], strict=True))
+        except (UnicodeDecodeError, csv.Error, StopIteration):
+            return None
+        if cells != header:
+            return None
+        return cls(path, encoding, start=len(first), size=size, number_at=number_at)
+
+    def _fill(self) -> bool:
+        """One more block into the buffer; False at the end of the file."""
+        block = self._handle.read(self.BLOCK)
+        self._buffer += block
+        return bool(block)
+
+    def _records(self, wanted: int, *, limit: int) -> tuple[int, int, int, bool, int]:
+        """Where `wanted` records from the buffer's start end (or fewer, at the file's end or past `limit`
+        bytes): (end, lines, records, quote left open, start of the last record)."""
+        buffer = self._buffer
+        end = lines = records = odd = last = start = 0
+        while records < wanted and end <= limit:
+            found = buffer.find(b"\n", end)
+            if found < 0:
+                if self._fill():
+                    buffer = self._buffer
+                    continue
+                if end == len(buffer):
+                    break
+                found = len(buffer)  # the last line, without LF
+            odd ^= buffer.count(b'"', end, found) & 1
+            end, lines = min(found + 1, len(buffer)), lines + 1
+            if not odd:
+                records += 1
+                last, start = start, end
+        return end, lines, records, bool(odd), last
+
+    def take(self) -> Chunk | None:
+        end, lines, records, open_quote, last = self._records(self._size, limit=self.MAX_CHUNK)
+        if lines == 0:
+            self._handle.close()
+            return None
+        data, self._buffer = self._buffer[:end], self._buffer[end:]
+        chunk = Chunk(data=data, encoding=self._encoding, offset=self._offset, first_line=self._line, lines=lines,
+                      records=records, whole=not open_quote and end <= self.MAX_CHUNK)
+        self._offset += end
+        self._line += lines
+        if chunk.whole and self._number_at is not None:
+            chunk.whole = self._ends_an_order(data[last:])
+        return chunk
+
+    def _ends_an_order(self, last: bytes) -> bool:
+        end, _, records, _, _ = self._records(1, limit=self.MAX_CHUNK)
+        if records == 0:
+            return not self._buffer  # the end of the file, or a record that does not end
+        numbers = [self._number(record) for record in (last, self._buffer[:end])]
+        return None not in numbers and numbers[0] != numbers[1]
+
+    def _number(self, record: bytes) -> str | None:
+        try:
+            cells = next(csv.reader(io.StringIO(record.decode(self._encoding), newline=""), strict=True))
+        except (UnicodeDecodeError, csv.Error, StopIteration):
+            return None
+        return clean(cells[self._number_at]) if self._number_at < len(cells) else None
+
+    def close(self) -> None:
+        self._handle.close()

@@ -23,6 +23,7 @@ import csv
 import dataclasses
 import datetime as dt
 import functools
+import io
 import re
 import zoneinfo
 from decimal import Decimal, InvalidOperation
@@ -115,11 +116,17 @@ def sniff_encoding(path: Path | str) -> str:
     raise RowError(path=path, line=1, column="", message="cannot decode the file as UTF-8, GBK or GB18030 (wrong encoding?)")
 
 
-def _lines(path, encoding: str) -> Iterator[tuple[int, list[str]]]:
-    """(first line number, cells) for each CSV record; RowError for broken quoting or undecodable bytes."""
-    with open(path, encoding=encoding, newline="") as handle:
+def _lines(path, encoding: str, *, offset: int = 0, first_line: int = 1) -> Iterator[tuple[int, list[str]]]:
+    """(first line number, cells) for each CSV record; RowError for broken quoting or undecodable bytes.
+
+    From byte `offset` on, which is line `first_line` (the columnar path hands over the rest of a file so; it
+    must be the start of a line, after the BOM)."""
+    with open(path, "rb") as binary:
+        binary.seek(offset)
+        handle = io.TextIOWrapper(binary, encoding="utf-8" if offset and encoding == "utf-8-sig" else encoding,
+                                  newline="")
         reader = csv.reader(handle, strict=True)
-        previous = 0
+        base = previous = first_line - 1
         while True:
             try:
                 cells = next(reader)
@@ -130,9 +137,15 @@ def _lines(path, encoding: str) -> Iterator[tuple[int, list[str]]]:
             except UnicodeDecodeError:
                 raise RowError(path=path, line=previous + 1, column="",
                                message=f"bytes that are not {encoding} (wrong encoding?)") from None
-            start, previous = previous + 1, reader.line_num
+            start, previous = previous + 1, base + reader.line_num
             if "".join(cells).strip():  # skip blank records; as any(cell.strip()), at C speed
                 yield start, cells
+
+
+def records_from(path, encoding: str, *, offset: int, first_line: int) -> Iterator[tuple[int, list[str]]]:
+    """The records of a CSV export from byte `offset` (the start of line `first_line`) on, as `_lines` reads
+    them from the start."""
+    return _lines(path, encoding, offset=offset, first_line=first_line)
 
 
 def _xlsx_lines(path) -> Iterator[tuple[int, list[str]]]:

@@ -29,7 +29,7 @@ from guanxi.customers.identity import is_masked
 from guanxi.customers.models import Channel, Consent, Customer, CustomerTag, Identity, Lifecycle, Tag
 from guanxi.demo import tables
 from guanxi.demo.bulk import BulkWriter
-from guanxi.imports import columnar, lookups
+from guanxi.imports import columnar, lookups, readers
 from guanxi.imports.buyer_keys import Key, buyer_keys
 from guanxi.imports.readers import OpenedFile, OrderRow, RowError, open_orders
 from guanxi.insight.tasks import refresh_after_import
@@ -516,15 +516,27 @@ def _fast_then_exact(opened: OpenedFile, engine: _Engine, progress) -> Iterator[
     errors) for the caller's chunks. The hand-over is at an order boundary with no error seen yet, so the exact
     reader starts in the state it would have been in anyway.
 
-    A worker thread parses the next batch while this one is written: the writes mostly wait for the database,
-    which frees the interpreter for the parsing (Polars also releases it)."""
+    A CSV export is first read as text chunks by Polars (`columnar.TextBatches`); from the first chunk that is
+    not plain enough for that, record by record by the csv module, still in columnar batches. A worker thread
+    parses the next batch while this one is resolved (Polars releases the interpreter)."""
     plan = columnar.plan_for(opened, store_id=engine.store.pk)
     if plan is None:
         yield from opened.rows
         return
-    batches = columnar.Batches(opened.lines, size=columnar.BATCH_LINES,
-                               number_at=plan.index["order_number"] if opened.format == "generic" else None)
+    number_at = plan.index["order_number"] if opened.format == "generic" else None
     with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-parse") as parser:
+        records = opened.lines
+        text = columnar.TextBatches.after_header(opened.path, opened.encoding, opened.header,
+                                                 size=columnar.BATCH_LINES, number_at=number_at)
+        if text is not None:
+            how, offset, line = _text_batches(text, plan, engine, parser, progress)
+            if how == "done":
+                return
+            records = readers.records_from(opened.path, opened.encoding, offset=offset, first_line=line)
+            if how == "exact":
+                yield from opened.read(records)
+                return
+        batches = columnar.Batches(records, size=columnar.BATCH_LINES, number_at=number_at)
         ahead: tuple[list, concurrent.futures.Future] | None = None  # records read, and their parsing
         while True:
             records = batches.take()
@@ -541,6 +553,34 @@ def _fast_then_exact(opened: OpenedFile, engine: _Engine, progress) -> Iterator[
                 yield from opened.read(itertools.chain(records, batches.rest()))
                 return
             ahead = records, parsing
+
+
+def _text_batches(text: columnar.TextBatches, plan: columnar.Plan, engine: _Engine,
+                  parser: concurrent.futures.Executor, progress) -> tuple[str, int, int]:
+    """The file's text chunks through the fast path, each parsed while the one before is resolved. Returns
+    ("done", …) at the end of the file, or where the rest must be read record by record: ("records", byte
+    offset, line) still in batches, ("exact", offset, line) by the exact reader."""
+    ahead: tuple[columnar.Chunk, concurrent.futures.Future] | None = None
+    try:
+        while True:
+            chunk = text.take()
+            parsing = parser.submit(plan.parse_text, chunk) if chunk is not None else None
+            if ahead is not None:
+                previous, parsed = ahead
+                batch = parsed.result()
+                how = ("records" if batch is columnar.UNREADABLE else
+                       "exact" if batch is None or not engine.fast_chunk(batch) else None)
+                if how is not None:
+                    if parsing is not None:
+                        concurrent.futures.wait([parsing])
+                    return how, previous.offset, previous.first_line
+                if progress:
+                    progress(batch.lines)
+            if parsing is None:
+                return "done", 0, 0
+            ahead = chunk, parsing
+    finally:
+        text.close()
 
 
 def _import_rows(opened: OpenedFile, engine: _Engine, result: ImportResult, rejects: list[RowError], *,
