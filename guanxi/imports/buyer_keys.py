@@ -137,22 +137,29 @@ def buyer_keys_of_columns(*, email: pl.Series, phone: pl.Series, alipay: pl.Seri
     alipay_phones = _phones(where(alipay.str.contains("@", literal=True), "", alipay))
     alipays = _lowered(alipay, None, lambda raw: raw.strip().lower()[:255])
     members = member_id.str.slice(0, 255).to_list()
-    member = (BUYER_NICK, None) if member_kind == "buyer_nick" else (BUYER_ID, store_id)
-    rows = []
-    for e, p, ap, a, m, n, num in zip(emails, phones, alipay_phones, alipays, members, name.to_list(),
-                                      number.to_list()):
-        keys: list[Key] = []
-        if e is not None:
-            keys.append((EMAIL, e, None))
-        if p is not None:
-            keys.append((PHONE, p, None))
-        if ap is not None and ap != p:  # the only keys that can repeat within a row
-            keys.append((PHONE, ap, None))
-        if a is not None:
-            keys.append((ALIPAY, a, None))
-        if m:
-            keys.append((member[0], m, member[1]))
-        if not keys:
-            keys.append((BUYER_ID, (f"name:{n}" if n else f"order:{num}")[:255], store_id))
-        rows.append(keys)
+    member_kind, member_store = (BUYER_NICK, None) if member_kind == "buyer_nick" else (BUYER_ID, store_id)
+    # One key (or None) per row for each kind, in buyer_keys' order; rows are put together column by column,
+    # which costs a fraction of building each row's list key by key.
+    columns = [
+        [None if e is None else (EMAIL, e, None) for e in emails],
+        [None if p is None else (PHONE, p, None) for p in phones],
+        # an Alipay account that is the contact phone again: the only key that can repeat within a row
+        [None if q is None or q == p else (PHONE, q, None) for p, q in zip(phones, alipay_phones)],
+        [None if a is None else (ALIPAY, a, None) for a in alipays],
+        [(member_kind, m, member_store) if m else None for m in members],
+    ]
+    columns = [column for column in columns if column.count(None) < len(column)]
+    rows = list(map(list, zip(*columns))) if columns else [[] for _ in range(len(number))]
+    gaps = sorted({i for column in columns for i in _nones(column)}) if columns else range(len(rows))
+    if gaps:
+        names, numbers = name.to_list(), number.to_list()
+        for i in gaps:
+            keys = [key for key in rows[i] if key is not None]
+            rows[i] = keys or [(BUYER_ID, (f"name:{names[i]}" if names[i] else f"order:{numbers[i]}")[:255],
+                                store_id)]
     return rows
+
+
+def _nones(column: list) -> list[int]:
+    """Positions of None in `column`."""
+    return [i for i, key in enumerate(column) if key is None]

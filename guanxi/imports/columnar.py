@@ -74,8 +74,8 @@ class Plan:
         # A record of `width` cells, each unquoted (a quote in it, as in ="1930…", is a character, but not at its
         # start) or quoted with "" for a quote; no NUL, a CR only before an LF, an LF only at the record's end or
         # inside quotes. There Python's csv module and Polars' reader split the same cells, and the csv module
-        # counts a line per LF.
-        cell = r'(?:(?:[^",\r\n\x00][^,\r\n\x00]*)?|"(?:[^"\r\x00]|\r\n|"")*")'
+        # counts a line per LF. Nor U+001C–U+001F, which `_batch` would otherwise look for column by column.
+        cell = r'(?:(?:[^",\r\n\x00\x1c-\x1f][^,\r\n\x00\x1c-\x1f]*)?|"(?:[^"\r\x00\x1c-\x1f]|\r\n|"")*")'
         line = cell + ("," + cell) * (self.width - 1)
         self._line_shape = rf"\A(?:{line}\r?\n)*(?:{line})?\z"
         self._offsets: dict[dt.datetime, int] = {}  # local hour → UTC offset in µs (at most one per hour of data)
@@ -104,11 +104,12 @@ class Plan:
                             infer_schema=False, empty_string_is_null=False, raise_if_empty=False)
         if frame.height != chunk.records or frame.width != self.width:
             return UNREADABLE
-        return self._batch({i: frame.to_series(i) for i in set(self.index.values())}, chunk.records)
+        return self._batch({i: frame.to_series(i) for i in set(self.index.values())}, chunk.records, spaces=False)
 
-    def _batch(self, raw: dict[int, pl.Series], n: int) -> Batch | None:
+    def _batch(self, raw: dict[int, pl.Series], n: int, *, spaces: bool = True) -> Batch | None:
+        """`spaces`: whether the cells may hold U+001C–U+001F (the text path's shape has none)."""
         try:
-            if any(series.str.contains(_PY_ONLY_SPACE).any() for series in raw.values()):
+            if spaces and any(series.str.contains(_PY_ONLY_SPACE).any() for series in raw.values()):
                 raise _Unfit
             frame = (self._taobao if self.fmt == "taobao" else self._generic)(raw, n)
         except _Unfit:

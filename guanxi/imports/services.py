@@ -250,7 +250,7 @@ class _Engine:
     def _lookup(self, keys: set[Key]) -> None:
         """Bring the customers of these keys into `known`. A key absent from the database stays absent until this
         import inserts it, and every insert goes into `known` first, so `absent` need not be asked again."""
-        missing = [k for k in keys if k not in self.known and k not in self.absent]
+        missing = keys.difference(self.known).difference(self.absent)  # set operations reuse the keys' hashes
         by_kind: dict[tuple[str, int | None], list[str]] = {}
         for kind, value, store_id in missing:
             by_kind.setdefault((kind, store_id), []).append(value)
@@ -258,7 +258,7 @@ class _Engine:
             for value, customer_id in lookups.identity_customers(workspace_id=self.workspace.pk, kind=kind,
                                                                  store_id=store_id, values=values):
                 self.known[kind, value, store_id] = customer_id
-        self.absent.update(k for k in missing if k not in self.known)
+        self.absent.update(missing.difference(self.known))
 
     def _reserve_customer_ids(self, count: int) -> None:
         """At least `count` customer ids in the pool (one query, so resolving a batch needs the connection for
@@ -455,7 +455,7 @@ class _Engine:
                 return False
         self.number_spans.add(low, high)
         self._refresh_statistics()
-        self._lookup({key for keys in batch.keys for key in keys})  # one round of queries for the whole batch
+        self._lookup(set(itertools.chain.from_iterable(batch.keys)))  # one round of queries for the whole batch
         order_ids = self.writer.reserve_ids(Order, len(frame))
         self._reserve_customer_ids(len(frame))  # resolving needs no query, so it overlaps the writes
         self._send()
