@@ -105,3 +105,29 @@ def test_a_later_refresh_stores_exactly_the_customers_whose_labels_changed(cdnow
     assert state == after
     flows = run.dashboard["flows"]
     assert run.dashboard["flows_since"] == as_of.isoformat() and flows is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_a_refresh_vacuums_the_scores_it_replaced(cdnow_subset):
+    from django.db import connection
+
+    from guanxi.demo.cdnow import load_cdnow
+    from guanxi.workspaces import tenancy
+    from guanxi.workspaces.services import workspace_create
+
+    workspace = workspace_create(slug="vac", name="Vacuumed", time_zone="America/New_York")
+    load_cdnow(workspace=workspace, path=cdnow_subset)
+    with tenancy.active(workspace):
+        insight_refresh(as_of=dt.date(1997, 9, 30), segments=False)
+        run = insight_refresh(as_of=dt.date(1997, 10, 31), segments=False)
+    phases = run.summary["refresh_seconds"]
+    assert {"load", "score", "dashboard", "write"} <= set(phases)
+    if connection.vendor != "postgresql":
+        assert "vacuum" not in phases
+        return
+    assert "vacuum" in phases
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute("SELECT last_vacuum IS NOT NULL, n_dead_tup FROM pg_stat_user_tables WHERE relname = %s",
+                       [CustomerScore._meta.db_table])
+        assert cursor.fetchone() == (True, 0)

@@ -112,48 +112,72 @@ def _kpis(period: pl.DataFrame, *, first_day: dt.date, last_day: dt.date, before
     }
 
 
+def _sorted_by_customer_and_day(customer: np.ndarray, day: np.ndarray) -> bool:
+    """Whether rows are already in (customer, day) order (a frame sorted once for several calls: 3 s less each
+    at ten million rows)."""
+    step = np.diff(customer)
+    return bool((step >= 0).all() and (np.diff(day)[step == 0] >= 0).all())
+
+
 def rfm_tables_at(frame: pl.DataFrame, days: list[dt.date]) -> dict[dt.date, pl.DataFrame]:
     """`rfm_table` (frequency in orders) as of each of ``days``, from one sort of a prepared frame.
 
-    With the orders sorted by customer and day, a customer's orders up to a day are a prefix of their run of
-    rows: one `np.searchsorted` per day finds where each prefix ends, running counts give orders and purchase
-    days, and the money is a segment sum (`np.add.reduceat`, summed like `rfm_table` rather than as differences
-    of a running total, which would lose cents at ten million orders). At that size and a dozen days this takes
-    seconds; a dozen `rfm_table` group-bys take most of a minute.
+    Each order falls in the bucket of the first of ``days`` on or after it (`np.searchsorted` against the few
+    days). With orders sorted by customer and day, `np.bincount` over (customer, bucket) cells gives orders,
+    purchase days and money per cell, and a running sum along each customer's buckets gives them as of each day;
+    the last purchase is the last row of each cell, carried forward. One pass over the orders whatever the
+    number of days: at ten million orders and two dozen days about a second, where a `np.searchsorted` per day
+    took ten. Money is summed per cell then across a customer's buckets, so it equals `rfm_table`'s up to the
+    last bits.
     """
     days = sorted(set(days))
     ordered = frame.select(CUSTOMER, pl.col(DATE).cast(pl.Int32).alias("day"),
-                           (pl.col(AMOUNT) - pl.col(REFUNDED)).alias(MONETARY)).sort(CUSTOMER, "day")
+                           (pl.col(AMOUNT) - pl.col(REFUNDED)).alias(MONETARY))
     if ordered.is_empty():
         return {day: rfm_table(frame, as_of=day) for day in days}
+    if not _sorted_by_customer_and_day(ordered[CUSTOMER].to_numpy(), ordered["day"].to_numpy()):
+        ordered = ordered.sort(CUSTOMER, "day")
     customer, day, money = (ordered[c].to_numpy() for c in (CUSTOMER, "day", MONETARY))
     new_customer = np.r_[True, customer[1:] != customer[:-1]]
-    # (Cumulative sums of int64, not of bool arrays: numpy's bool cumsum is a slow casting loop, 1 s at 10 M.)
-    day_count = (new_customer | np.r_[True, day[1:] != day[:-1]]).astype(np.int64).cumsum()  # purchase days so far
+    new_day = new_customer | np.r_[True, day[1:] != day[:-1]]
     starts = np.flatnonzero(new_customer)
-    group = new_customer.astype(np.int64).cumsum() - 1
-    offset = day - day.min()  # ≥ 0 and, for any real date range, < 2^20, so the key is sorted like the rows
-    key = group.astype(np.int64) * (1 << 20) + offset
-    ids, first = ordered[CUSTOMER].gather(starts), day[starts]
+    customers, width = starts.size, len(days)
     epoch = dt.date(1970, 1, 1)
+    cuts = np.array([(d - epoch).days for d in days], dtype=np.int64)
+    bucket = np.searchsorted(cuts, day, side="left")  # == width: after the last day
+    counted = bucket < width
+    group = (new_customer.astype(np.int64).cumsum() - 1)[counted]
+    bucket, kept_day = bucket[counted], day[counted]
+    size = customers * width
+
+    def per_day(cells: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+        """Days × customers: the running total over each customer's buckets of the rows in `cells`."""
+        return np.bincount(cells, weights=weights, minlength=size).reshape(width, customers).cumsum(axis=0)
+
+    cell = bucket * customers + group  # day-major, so the running totals add whole rows
+    orders = per_day(cell)
+    purchase_days = per_day(cell[new_day[counted]])
+    monetary = per_day(cell, money[counted])
+    # Rows are sorted by customer then day, so a (customer, bucket) cell's rows are contiguous: its last
+    # purchase is its last row.
+    ends = np.r_[(group[1:] != group[:-1]) | (bucket[1:] != bucket[:-1]), True] if cell.size else cell.astype(bool)
+    last = np.full(size, np.iinfo(np.int32).min, dtype=np.int32)
+    last[cell[ends]] = kept_day[ends]
+    last = np.maximum.accumulate(last.reshape(width, customers), axis=0)
+    ids, first = ordered[CUSTOMER].gather(starts), day[starts]
     tables = {}
-    for as_of in days:
-        cut = (as_of - epoch).days
-        ends = np.searchsorted(key, np.arange(starts.size, dtype=np.int64) * (1 << 20) + (cut - day.min()),
-                               side="right") - 1
-        keep = ends >= starts
-        end, begin = ends[keep], starts[keep]
-        orders = (end - begin + 1).astype(np.int64)
-        last = day[end].astype(np.int64)
+    for k, as_of in enumerate(days):
+        keep = orders[k] > 0
+        count = orders[k, keep].astype(np.int64)
         tables[as_of] = pl.DataFrame({
             CUSTOMER: ids.filter(keep),
-            RECENCY_DAYS: cut - last,
-            FREQUENCY: orders,
-            MONETARY: np.add.reduceat(np.where(day <= cut, money, 0.0), starts)[keep],
-            "orders": orders,
-            "purchase_days": (day_count[end] - day_count[begin] + 1).astype(np.int64),
+            RECENCY_DAYS: cuts[k] - last[k, keep].astype(np.int64),
+            FREQUENCY: count,
+            MONETARY: monetary[k, keep],
+            "orders": count,
+            "purchase_days": purchase_days[k, keep].astype(np.int64),
             "first_purchase": pl.Series(first[keep]).cast(pl.Date),
-            "last_purchase": pl.Series(last.astype(np.int32)).cast(pl.Date),
+            "last_purchase": pl.Series(last[k, keep]).cast(pl.Date),
         })
     return tables
 
@@ -187,7 +211,9 @@ def monthly_kpis(
         next_month = month_starts(month + dt.timedelta(days=32), month + dt.timedelta(days=32))[0]
         months.append((month, max(month, first_day), min(next_month - dt.timedelta(days=1), last_day)))
     boundaries = [day for _, begin, finish in months for day in (begin - dt.timedelta(days=1), finish)]
-    groups = [(None, transactions)] if by is None else transactions.partition_by(by, as_dict=True).items()
+    # Sorted once here, so that each group reaches `rfm_tables_at` in its order (partitions keep the order).
+    ordered = transactions.sort(CUSTOMER, DATE)
+    groups = [(None, ordered)] if by is None else ordered.partition_by(by, as_dict=True).items()
     rows = []
     for key, group in groups:
         frame = prepare_transactions(group, as_of=last_day)

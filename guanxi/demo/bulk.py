@@ -146,6 +146,22 @@ class BulkWriter:
                 copy.write(data)
         return len(frame)
 
+    def vacuum(self, models_: Sequence[type[models.Model]]) -> bool:
+        """`VACUUM (ANALYZE)` the tables of `models_` on PostgreSQL, outside a transaction; returns whether it ran.
+
+        For tables whose rows a job replaces wholesale (a million scores per analytics refresh): the old rows'
+        index entries stay until a vacuum, and the next replacement inserted into indexes twice their size —
+        2.7 times slower, measured at a million scores with autovacuum off. Autovacuum may come late; this
+        does not wait for it. Inside a transaction (tests) or on SQLite it does nothing.
+        """
+        if not self.postgres or self.connection.in_atomic_block:
+            return False
+        quote = self.connection.ops.quote_name
+        with self.connection.cursor() as cursor:
+            for model in models_:
+                cursor.execute(f"VACUUM (ANALYZE) {quote(model._meta.db_table)}")
+        return True
+
     def analyze_if_grown(self, added: dict[type[models.Model], int], *,
                          fraction: float = 0.1) -> list[type[models.Model]]:
         """Refresh the query planner's statistics of tables that grew by more than `fraction` in a bulk load;

@@ -11,11 +11,12 @@ import datetime as dt
 import logging
 import time
 
+from django.db import DatabaseError
 from django.utils import timezone
 
 from guanxi.analytics import InsightSettings, customer_insight
 from guanxi.demo.bulk import BulkWriter
-from guanxi.insight.models import AnalyticsRun
+from guanxi.insight.models import AnalyticsRun, CustomerScore
 from guanxi.insight.reports import dashboard_figures
 from guanxi.insight.snapshots import COLUMNS as SNAPSHOT_COLUMNS
 from guanxi.insight.snapshots import previous_refresh, snapshot_write
@@ -32,6 +33,16 @@ def _as_of_date(as_of: dt.date | dt.datetime | None) -> dt.date:
     if isinstance(as_of, dt.datetime):
         return as_of.astimezone(current_time_zone()).date()
     return as_of
+
+
+def _vacuum_scores() -> bool:
+    """Vacuum the score table just replaced (see `BulkWriter.vacuum`); a failure only costs the next refresh
+    time, so it is logged, not raised: the scores are committed."""
+    try:
+        return BulkWriter().vacuum([CustomerScore])
+    except DatabaseError:
+        log.warning("vacuum of the score table failed", exc_info=True)
+        return False
 
 
 def insight_refresh(*, as_of: dt.date | dt.datetime | None = None, settings: InsightSettings | None = None,
@@ -68,11 +79,8 @@ def insight_refresh(*, as_of: dt.date | dt.datetime | None = None, settings: Ins
         with BulkWriter().transaction(trusted_references=True):
             scores = scores_replace(result.customers, run=run)
             snapshot_write(scores.select(SNAPSHOT_COLUMNS), run=run, day=day)
-            seconds = {"load": loaded - started, "score": scored - loaded, "dashboard": reported - scored,
-                       "write": time.perf_counter() - reported}
             run.status = AnalyticsRun.Status.SUCCEEDED
-            run.summary = {**result.summary(),
-                           "refresh_seconds": {name: round(s, 2) for name, s in seconds.items()}}
+            run.summary = result.summary()
             run.dashboard = dashboard
             run.finished_at = timezone.now()
             run.save(update_fields=["status", "summary", "dashboard", "finished_at", "updated_at"])
@@ -82,6 +90,13 @@ def insight_refresh(*, as_of: dt.date | dt.datetime | None = None, settings: Ins
             status=AnalyticsRun.Status.FAILED, error=f"{type(error).__name__}: {error}", finished_at=timezone.now()
         )
         raise
+    written = time.perf_counter()
+    seconds = {"load": loaded - started, "score": scored - loaded, "dashboard": reported - scored,
+               "write": written - reported}
+    if _vacuum_scores():
+        seconds["vacuum"] = time.perf_counter() - written
+    run.summary["refresh_seconds"] = {name: round(s, 2) for name, s in seconds.items()}
+    AnalyticsRun.objects.filter(pk=run.pk).update(summary=run.summary)
     if segments:
         from guanxi.segments.services import segments_refresh_all
 
