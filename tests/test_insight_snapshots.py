@@ -131,3 +131,10 @@ def test_outside_a_transaction_a_refresh_vacuums_the_scores_it_replaced(cdnow_su
         cursor.execute("SELECT last_vacuum IS NOT NULL, n_dead_tup FROM pg_stat_user_tables WHERE relname = %s",
                        [CustomerScore._meta.db_table])
         assert cursor.fetchone() == (True, 0)
+
+
+def test_the_state_before_a_day_is_the_previous_refreshs_state(workspace, buyers):
+    _refresh(workspace, _state(buyers, ["developing", "potential", "developing"]), DAY1)
+    _refresh(workspace, _state(buyers, ["growing", "potential", "developing"]), DAY2)
+    _, given = previous_refresh(DAY3)  # what a refresh hands to snapshot_write instead of reading it again
+    assert given.sort("customer_id").equals(snapshot_state(DAY3, including_day=False).sort("customer_id"))

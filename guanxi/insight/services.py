@@ -78,7 +78,7 @@ def insight_refresh(*, as_of: dt.date | dt.datetime | None = None, settings: Ins
         # customers are never deleted (a merge keeps both rows).
         with BulkWriter().transaction(trusted_references=True):
             scores = scores_replace(result.customers, run=run)
-            snapshot_write(scores.select(SNAPSHOT_COLUMNS), run=run, day=day)
+            snapshot_write(scores.select(SNAPSHOT_COLUMNS), run=run, day=day, previous=stages)
             run.status = AnalyticsRun.Status.SUCCEEDED
             run.summary = result.summary()
             run.dashboard = dashboard

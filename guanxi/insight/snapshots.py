@@ -68,15 +68,18 @@ def _overlay(base: pl.DataFrame, newer: pl.DataFrame) -> pl.DataFrame:
     return pl.concat([base.join(newer, on="customer_id", how="anti"), newer.select(COLUMNS)])
 
 
-def snapshot_write(current: pl.DataFrame, *, run: AnalyticsRun, day: dt.date) -> int:
+def snapshot_write(current: pl.DataFrame, *, run: AnalyticsRun, day: dt.date,
+                   previous: pl.DataFrame | None = None) -> int:
     """Record `current` (`COLUMNS`, one row per scored customer) as the state on `day`; returns the rows written.
 
-    The caller holds the transaction. A customer absent from `current` (merged away since) keeps their state.
+    `previous` is the state before `day` when the caller has read it already (`previous_refresh(day)`: a
+    million rows at scale). The caller holds the transaction. A customer absent from `current` (merged away
+    since) keeps their state.
     """
     end = dt.datetime.combine(day, dt.time.max, tzinfo=current_time_zone())
     later_run = _succeeded_runs().filter(as_of__gt=end).exclude(pk=run.pk).order_by("as_of").first()
     later = _run_day(later_run) if later_run else None
-    base = snapshot_state(day, including_day=False)
+    base = previous if previous is not None else snapshot_state(day, including_day=False)
     later_state = snapshot_state(later) if later else None  # read before `day`'s rows change under it
 
     ScoreSnapshot.objects.filter(as_of=day).delete()
