@@ -109,10 +109,14 @@ class BGNBDModel:
         (Euler's transformation of FHL's form, so nothing overflows for frequent buyers).
         """
         x, t_x, T = purchase_columns(data)
+        return self._if_alive(x, T, t) * self._p_alive(x, t_x, T)
+
+    def _if_alive(self, x, T, t):
+        """E[purchases in (T, T+t] | alive, x, T]: the part of `expected_purchases` that does not depend on t_x."""
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
         z = t / (alpha + T + t)
         bracket = 1.0 - np.exp((a - 1.0) * np.log1p(-z)) * hyp2f1(a + b - 1.0 - r, a - 1.0, a + b + x - 1.0, z)
-        return (a + b + x - 1.0) / (a - 1.0) * bracket * self._p_alive(x, t_x, T)
+        return (a + b + x - 1.0) / (a - 1.0) * bracket
 
     def expected_purchases_many(self, data: SummaryLike, horizons) -> np.ndarray:
         """`expected_purchases` for several horizons: shape (customers, horizons)."""
@@ -121,13 +125,15 @@ class BGNBDModel:
     def predict(self, data: SummaryLike, horizons) -> tuple[np.ndarray, np.ndarray]:
         """(P(alive), expected purchases for each horizon — shape (customers, horizons)), as the Pareto/NBD's.
 
-        Computed once per distinct (x, t_x, T): a million customers share a few hundred thousand of them, and
-        each horizon costs a hyp2f1 per row.
+        P(alive) is computed once per distinct (x, t_x, T) — a million customers share a few hundred thousand —
+        and the hyp2f1 of each horizon once per distinct (x, T), on which it alone depends: far fewer again.
         """
         x, t_x, T = purchase_columns(data)
         (ux, ut, uT), _, inverse = compress_rows(x, t_x, T)
-        unique = {"frequency": ux, "recency": ut, "T": uT}
-        return self.p_alive(unique)[inverse], self.expected_purchases_many(unique, horizons)[inverse]
+        (px, pT), _, pair = compress_rows(ux, uT)
+        alive = self._p_alive(ux, ut, uT)
+        expected = np.column_stack([self._if_alive(px, pT, t)[pair] for t in horizons]) * alive[:, None]
+        return alive[inverse], expected[inverse]
 
     def p_purchase(self, data: SummaryLike, t: float) -> np.ndarray:
         """P(at least one purchase in (T, T+t] | x, t_x, T) = P(alive) · (1 − ((α+T)/(α+T+t))^(r+x)).

@@ -174,3 +174,13 @@ def test_compress_rows_maps_back_to_every_row():
     (ux, ut), counts, inverse = compress_rows(x, t)
     assert counts.sum() == 5 and len(ux) == 3
     assert np.array_equal(ux[inverse], x) and np.array_equal(ut[inverse], t)
+
+
+def test_bgnbd_predict_equals_the_per_customer_formulas(sample_summary):
+    model = bgnbd.fit_bgnbd(sample_summary)
+    horizons = (30 / 7, 90 / 7, 52.0)
+    alive, expected = model.predict(sample_summary, horizons)
+    np.testing.assert_allclose(alive, model.p_alive(sample_summary), rtol=1e-13)
+    direct = np.column_stack([model.expected_purchases(sample_summary, t) for t in horizons])
+    np.testing.assert_allclose(expected, direct, rtol=1e-13)
+    assert expected.shape == (len(alive), 3) and (expected[:, 0] < expected[:, 2]).all()
