@@ -73,9 +73,9 @@ class CustomerScore(WorkspaceOwned):
     class Meta:
         ordering = ["customer_id"]
         indexes = [
-            # No index per class or stage: the dashboard counts them in one scan, and segment rules read the
-            # copies in segments.CustomerFacts; each index cost the refresh seconds at a million rows.
-            models.Index(fields=["workspace", "churn_risk", "-clv"], name="score_risk_clv"),
+            # No index per class, stage or risk band: the dashboard counts them in one scan, the at-risk list
+            # takes a third of all rows (PostgreSQL scans for it anyway), and segment rules read the copies in
+            # segments.CustomerFacts; each index cost the refresh seconds at a million rows.
             # The customer list's score sorts (guanxi.customers.selectors.SCORE_SORTS).
             models.Index(fields=["workspace", "gross_profit", "customer"], name="score_profit_rank"),
             models.Index(fields=["workspace", "clv", "customer"], name="score_clv_rank",
