@@ -138,3 +138,32 @@ def test_the_state_before_a_day_is_the_previous_refreshs_state(workspace, buyers
     _refresh(workspace, _state(buyers, ["growing", "potential", "developing"]), DAY2)
     _, given = previous_refresh(DAY3)  # what a refresh hands to snapshot_write instead of reading it again
     assert given.sort("customer_id").equals(snapshot_state(DAY3, including_day=False).sort("customer_id"))
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("broken", ["dashboard_figures", "snapshot_write"])
+def test_a_refresh_failing_in_the_dashboard_or_the_write_keeps_the_previous_scores(cdnow_subset, monkeypatch, broken):
+    # Committed data (transaction=True): on PostgreSQL the write then runs on its own connection beside the
+    # dashboard, and a failure on either side must roll the other back.
+    from guanxi.demo.cdnow import load_cdnow
+    from guanxi.insight import services
+    from guanxi.workspaces import tenancy
+    from guanxi.workspaces.services import workspace_create
+
+    workspace = workspace_create(slug="fail", name="Failing", time_zone="America/New_York")
+    load_cdnow(workspace=workspace, path=cdnow_subset)
+    with tenancy.active(workspace):
+        insight_refresh(as_of=dt.date(1997, 9, 30), segments=False)
+        before = sorted(CustomerScore.objects.values_list("customer_id", "as_of", "recency_days"))
+        snapshots = ScoreSnapshot.objects.count()
+
+        def fail(*args, **kwargs):
+            raise RuntimeError("disk full")
+
+        monkeypatch.setattr(services, broken, fail)
+        with pytest.raises(RuntimeError, match="disk full"):
+            insight_refresh(as_of=dt.date(1997, 12, 31), segments=False)
+        assert sorted(CustomerScore.objects.values_list("customer_id", "as_of", "recency_days")) == before
+        assert ScoreSnapshot.objects.count() == snapshots
+        failed = AnalyticsRun.objects.order_by("-id").first()
+        assert failed.status == AnalyticsRun.Status.FAILED and "disk full" in failed.error

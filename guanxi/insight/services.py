@@ -7,11 +7,14 @@ half-way) leaves the previous scores in place and marks the run failed with the 
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import logging
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Callable
 
-from django.db import DatabaseError
+from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from guanxi.analytics import InsightSettings, customer_insight
@@ -35,6 +38,37 @@ def _as_of_date(as_of: dt.date | dt.datetime | None) -> dt.date:
     return as_of
 
 
+def beside_each_other(write: Callable[[Callable[[], dict]], None], compute: Callable[[], dict]) -> None:
+    """`write(result_of)` and `compute()`, where `write` calls `result_of()` for `compute`'s result.
+
+    On PostgreSQL outside a transaction, `write` runs in a thread on its own connection while this one computes:
+    the database inserts a million scores while Polars works out the dashboard, on the other core. Inside a
+    transaction (tests) a second connection would not see its rows, and on SQLite writes are in-process anyway,
+    so there `write` runs here, calling `compute` when it asks.
+    """
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        write(compute)
+        return
+    computed: Future = Future()
+    context = contextvars.copy_context()  # the active workspace, for the writer's queries
+
+    def on_own_connection() -> None:
+        try:
+            context.run(write, computed.result)
+        finally:
+            connection.close()  # this thread's connection, not the caller's
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        writing = pool.submit(on_own_connection)
+        try:
+            computed.set_result(compute())
+        except BaseException as error:
+            computed.set_exception(error)  # the writer rolls back
+            writing.exception()
+            raise
+        writing.result()
+
+
 def _vacuum_scores() -> bool:
     """Vacuum the score table just replaced (see `BulkWriter.vacuum`); a failure only costs the next refresh
     time, so it is logged, not raised: the scores are committed."""
@@ -50,7 +84,8 @@ def insight_refresh(*, as_of: dt.date | dt.datetime | None = None, settings: Ins
     """Score every customer of the active workspace as of `as_of` (a day in the workspace time zone).
 
     Returns the run (status succeeded, with the JSON summary: fitted parameters, counts per segment/stage, and
-    the seconds spent loading, scoring, computing the dashboard and writing: `refresh_seconds`).
+    the seconds spent loading, scoring, computing the dashboard and writing: `refresh_seconds`; on PostgreSQL
+    the dashboard and the write run side by side, so the two overlap).
     On failure the run is marked failed with the reason, previous scores stay, and the error is re-raised.
     Afterwards saved segments are refreshed (unless ``segments`` is False), since many of their rules read
     these scores.
@@ -59,31 +94,45 @@ def insight_refresh(*, as_of: dt.date | dt.datetime | None = None, settings: Ins
     day = _as_of_date(as_of)
     end_of_day = dt.datetime.combine(day, dt.time.max, tzinfo=current_time_zone())
     run = AnalyticsRun.objects.create(workspace=workspace, as_of=end_of_day)
+    seconds: dict[str, float] = {}
     try:
         started = time.perf_counter()
         orders, customers = paid_orders(), customer_ids()
         loaded = time.perf_counter()
         result = customer_insight(orders.transactions, as_of=day, customers=customers,
                                   settings=settings or InsightSettings())
-        scored = time.perf_counter()
+        seconds |= {"load": loaded - started, "score": time.perf_counter() - loaded}
         earlier, stages = previous_refresh(day)
-        dashboard = dashboard_figures(transactions=orders.transactions, products=orders.products,
-                                      scores=result.customers,
-                                      previous_stages=stages, previous_day=earlier, end=day,
-                                      titles=product_titles())
-        reported = time.perf_counter()
-        del orders  # ten million rows at scale: let them go before the write-back
-        # One transaction, without the per-row foreign-key checks at COMMIT where the role may (30 s for two
-        # million rows): every score points at this run, this workspace and a customer read above, and
-        # customers are never deleted (a merge keeps both rows).
-        with BulkWriter().transaction(trusted_references=True):
-            scores = scores_replace(result.customers, run=run)
-            snapshot_write(scores.select(SNAPSHOT_COLUMNS), run=run, day=day, previous=stages)
-            run.status = AnalyticsRun.Status.SUCCEEDED
-            run.summary = result.summary()
-            run.dashboard = dashboard
-            run.finished_at = timezone.now()
-            run.save(update_fields=["status", "summary", "dashboard", "finished_at", "updated_at"])
+        titles = product_titles()
+
+        def dashboard() -> dict:
+            begun = time.perf_counter()
+            figures = dashboard_figures(transactions=orders.transactions, products=orders.products,
+                                        scores=result.customers, previous_stages=stages, previous_day=earlier,
+                                        end=day, titles=titles)
+            seconds["dashboard"] = time.perf_counter() - begun
+            return figures
+
+        def write(dashboard_figures_of) -> None:
+            """Scores, snapshot and the finished run in one transaction; the dashboard's figures are awaited
+            only at the end."""
+            begun = time.perf_counter()
+            # Without the per-row foreign-key checks at COMMIT where the role may (30 s for two million rows):
+            # every score points at this run, this workspace and a customer read above, and customers are never
+            # deleted (a merge keeps both rows).
+            with BulkWriter().transaction(trusted_references=True):
+                scores = scores_replace(result.customers, run=run)
+                snapshot_write(scores.select(SNAPSHOT_COLUMNS), run=run, day=day, previous=stages)
+                waited = time.perf_counter()
+                run.dashboard = dashboard_figures_of()
+                begun += time.perf_counter() - waited
+                run.status = AnalyticsRun.Status.SUCCEEDED
+                run.summary = result.summary()
+                run.finished_at = timezone.now()
+                run.save(update_fields=["status", "summary", "dashboard", "finished_at", "updated_at"])
+            seconds["write"] = time.perf_counter() - begun
+
+        beside_each_other(write, dashboard)
     except Exception as error:
         log.exception("analytics refresh of %s failed", workspace.slug)
         AnalyticsRun.objects.filter(pk=run.pk).update(
@@ -91,10 +140,9 @@ def insight_refresh(*, as_of: dt.date | dt.datetime | None = None, settings: Ins
         )
         raise
     written = time.perf_counter()
-    seconds = {"load": loaded - started, "score": scored - loaded, "dashboard": reported - scored,
-               "write": written - reported}
     if _vacuum_scores():
         seconds["vacuum"] = time.perf_counter() - written
+    seconds["total"] = time.perf_counter() - started
     run.summary["refresh_seconds"] = {name: round(s, 2) for name, s in seconds.items()}
     AnalyticsRun.objects.filter(pk=run.pk).update(summary=run.summary)
     if segments:
