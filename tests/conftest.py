@@ -22,6 +22,7 @@ import shutil
 import pytest
 from django.conf import settings
 from django.test.utils import override_settings
+from django.utils import translation
 
 from guanxi.demo.cdnow import CDNOW_MASTER, load_cdnow
 from guanxi.workspaces import tenancy
@@ -54,6 +55,13 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, d
     if "postgresql" in database["ENGINE"] and not django_db_keepdb:
         test = database.setdefault("TEST", {})
         test["NAME"] = f"{test.get('NAME') or 'test_' + database['NAME']}_{os.getpid()}"
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the default language: a request through the middleware leaves its language active."""
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture
