@@ -729,3 +729,27 @@ def test_timeline_times_are_shown_in_the_active_time_zone():
         shown = Template("{% load guanxi_ui %}{{ t|minute }} {{ t|iso }} [{{ none|minute }}]").render(
             Context({"t": moment, "none": None}))
     assert shown == "2026-03-02 00:30 2026-03-02T00:30:05+08:00 []"
+
+
+def test_recently_opened_customers_cost_no_session_write_and_stay_with_their_user_and_workspace(
+        workspace, owner, other_workspace):
+    from django.contrib.sessions.models import Session
+
+    from guanxi.workspaces.services import member_add
+
+    shop = build_shop(workspace, owner=owner, customers=12)
+    client = client_for(owner)
+    client.get(reverse("web:home"))
+    session_before = Session.objects.values_list("session_key", "session_data", "expire_date").get()
+    for customer in shop.customers[:3]:
+        client.get(reverse("web:customer_detail", args=[customer.id]))
+    assert Session.objects.values_list("session_key", "session_data", "expire_date").get() == session_before
+    home = client.get(reverse("web:home")).content.decode()
+    recent = home.split("Recently opened")[1].split("Newest customers")[0]
+    positions = [recent.index(reverse("web:customer_detail", args=[c.id])) for c in reversed(shop.customers[:3])]
+    assert positions == sorted(positions)  # newest first
+
+    # The same cookie does not verify for the other workspace: nothing recent there.
+    member_add(workspace=other_workspace, user=owner, role=Role.OWNER)
+    client.post(reverse("web:workspace_switch"), {"workspace": other_workspace.pk})
+    assert "Recently opened" not in client.get(reverse("web:home")).content.decode()

@@ -171,8 +171,9 @@ def customer_detail(request, customer_id: int):
         context = _detail_context(request, customer_id)
     except Customer.DoesNotExist:
         raise Http404 from None
-    remember_customer(request, context["c"].id)
-    return render(request, "customers/customer_detail.html", context)
+    response = render(request, "customers/customer_detail.html", context)
+    remember_customer(request, response, context["c"].id)
+    return response
 
 
 def _back_to(customer_id: int, anchor: str = "") -> HttpResponseRedirect:
