@@ -152,3 +152,42 @@ def test_behaviour_counts_on_cdnow_are_the_same_on_the_facts_as_in_the_general_q
             failures.append((condition, len(fast), len(general)))
     assert not failures, failures
     assert on_facts >= len(CDNOW_CASES) - 6  # all but "= 0", "!=", "<" on counts and money, and the store
+
+
+def test_every_customer_with_a_store_link_or_a_purchase_has_a_facts_row_with_its_stores(world):
+    from guanxi.segments.facts import store_bit_numbers
+    from guanxi.segments.models import CustomerPurchase, CustomerStore
+
+    facts = dict(CustomerFacts.objects.values_list("pk", "store_bits"))
+    links: dict[int, int] = {}
+    numbers = store_bit_numbers()
+    for customer_id, store_id in CustomerStore.objects.values_list("customer_id", "store_id"):
+        links[customer_id] = links.get(customer_id, 0) | 1 << numbers[store_id]
+    assert set(links) <= set(facts)
+    assert set(CustomerPurchase.objects.values_list("customer_id", flat=True)) <= set(facts)
+    assert {pk: bits for pk, bits in facts.items() if bits} == links
+    # Known to a store by an identity only (no orders, no score): a row with zero orders and that store.
+    only_known = set(links) - set(CustomerFacts.objects.filter(orders_count__gt=0).values_list("pk", flat=True))
+    assert only_known and all(facts[pk] for pk in only_known)
+
+
+def test_a_store_opened_after_the_rebuild_has_no_customers_yet_either_way(world):
+    from guanxi.workspaces.models import Platform
+    from guanxi.workspaces.services import store_create
+
+    store_create(workspace=world.stores[0].workspace, name="New Shop", platform=Platform.TAOBAO)
+    for rule in ({"all": [c("store", "=", "New Shop")]}, {"all": [c("store", "!=", "New Shop")]},
+                 {"all": [c("store", "in", ["New Shop", "Acme Shopify"])]}):
+        assert _ids(compile_matches(rule, as_of=AS_OF)) == _ids(compile_rules(rule, as_of=AS_OF)) \
+            == python_matches(rule), rule
+
+
+def test_stores_beyond_the_bits_are_read_from_the_store_links(world, monkeypatch):
+    import guanxi.segments.facts as facts
+
+    monkeypatch.setattr(facts, "STORE_BITS", 1)  # only the first store gets a bit
+    facts_rebuild()
+    for rule in ({"all": [c("store", "=", "Acme Shopify")]}, {"all": [c("store", "not_in", ["Acme Shopify"])]},
+                 {"all": [c("store", "is_set")]}, {"all": [c("store", "=", "Acme Taobao")]}):
+        assert _ids(compile_matches(rule, as_of=AS_OF)) == _ids(compile_rules(rule, as_of=AS_OF)) \
+            == python_matches(rule), rule

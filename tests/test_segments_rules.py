@@ -131,8 +131,8 @@ def world(workspace):
     return world
 
 
-LOOKUP_TABLES = ('"customers_tag"', '"workspaces_store"', '"auth_user"', '"customers_customfield"',
-                 '"commerce_product"')
+LOOKUP_TABLES = ('"customers_tag"', '"workspaces_store"', '"segments_factsrebuild"', '"auth_user"',
+                 '"customers_customfield"', '"commerce_product"')
 
 
 def _check(rule):

@@ -1,4 +1,4 @@
-"""Rebuilding CustomerFacts (order figures and a copy of the scores) and CustomerStore, and bringing
+"""Rebuilding CustomerFacts (order figures, a copy of the scores, the stores as bits) and CustomerStore, and bringing
 CustomerPurchase up to date, in set-based SQL (no rows pass through Python).
 
 The SELECTs are built by the ORM (so tenancy, the paid statuses and the money rules live in one place) and wrapped
@@ -11,8 +11,10 @@ import logging
 import time
 
 from django.db import connection, transaction
-from django.db.models import Count, DateTimeField, DecimalField, Exists, Max, Min, OuterRef, Q, Sum, Value
-from django.db.models.functions import Coalesce, NullIf, Round
+from django.db.models import (
+    BigIntegerField, Case, Count, DateTimeField, DecimalField, Exists, Max, Min, OuterRef, Q, Sum, Value, When,
+)
+from django.db.models.functions import Cast, Coalesce, NullIf, Round
 from django.utils import timezone
 
 from guanxi.commerce.models import PAID_STATUSES, Order
@@ -21,6 +23,7 @@ from guanxi.insight.models import CustomerScore
 from guanxi.segments.models import CustomerFacts, CustomerPurchase, CustomerStore, FactsRebuild
 from guanxi.segments.purchases import purchases_sync
 from guanxi.segments.sql import counting, insert_rows, insert_select
+from guanxi.workspaces.models import Store
 from guanxi.workspaces.tenancy import current_workspace
 
 logger = logging.getLogger("guanxi.segments")
@@ -31,6 +34,9 @@ FACT_FIELDS = (
     "customer", "orders_count", "paid_orders_count", "refunds_count", "total_paid", "refunded", "net_paid",
     "average_order_value", "first_order_at", "last_order_at",
 )
+# Stores with a bit in CustomerFacts.store_bits (a signed 64-bit integer: bits 0-61 keep it positive); a workspace's
+# later stores are tested through CustomerStore.
+STORE_BITS = 62
 # Copied from insight.CustomerScore (same names on both models).
 SCORE_FIELDS = (
     "rfm_r", "rfm_f", "rfm_m", "rfm_segment", "value_class", "value_tier", "lifecycle_stage", "gross_profit",
@@ -82,11 +88,28 @@ def _order_figures():
     )
 
 
-def _facts_with_scores() -> tuple[str, list]:
-    """SQL and params selecting FACT_FIELDS + SCORE_FIELDS for every customer with orders or a score.
+def store_bit_numbers() -> dict[int, int]:
+    """Store id → its bit in CustomerFacts.store_bits, for the active workspace's first STORE_BITS stores by id."""
+    ids = Store.objects.order_by("id").values_list("id", flat=True)[:STORE_BITS]
+    return {store_id: bit for bit, store_id in enumerate(ids)}
+
+
+def _store_bits(bits: dict[int, int]):
+    """One row per customer with store links: customer id and the OR of its stores' bits (a sum: each store once,
+    CustomerStore being unique by store and customer)."""
+    bit = Case(*[When(store_id=store_id, then=Value(1 << n)) for store_id, n in bits.items()],
+               default=Value(0), output_field=BigIntegerField()) if bits else Value(0, output_field=BigIntegerField())
+    return (CustomerStore.objects.order_by().values("customer_id")
+            .annotate(bits=Cast(Sum(bit), BigIntegerField())).values_list("customer_id", "bits"))
+
+
+def _facts_with_scores(bits: dict[int, int]) -> tuple[str, list]:
+    """SQL and params selecting FACT_FIELDS + SCORE_FIELDS + store_bits for every customer with orders, a score
+    or a store link (CustomerStore, written first).
 
     The scores are joined to the order figures after the aggregation (joining them to ten million orders first
-    took five times as long), then the scored customers without orders follow with zero orders.
+    took five times as long), then the scored customers without orders follow with zero orders, then the
+    customers only known to a store (by a store-scoped identity) with zero orders and no scores.
     """
     quote = connection.ops.quote_name
     figures_sql, figures_params = _order_figures().query.sql_with_params()
@@ -99,10 +122,23 @@ def _facts_with_scores() -> tuple[str, list]:
         .values_list("customer_id", *no_orders, *SCORE_FIELDS)
         .query.sql_with_params()
     )
-    sql = (f"SELECT f.*, {scores} FROM ({figures_sql}) f "
+    # Typed: under DISTINCT, PostgreSQL would take a bare NULL for text before the UNION matches it to numbers.
+    nothing = [Cast(Value(None), output_field=CustomerFacts._meta.get_field(name))
+               for name in (*FACT_FIELDS[1:], *SCORE_FIELDS)]
+    store_only_sql, store_only_params = (
+        CustomerStore.objects.order_by()
+        .filter(~Exists(Order.all_workspaces.filter(customer=OuterRef("customer_id"))),
+                ~Exists(CustomerScore.all_workspaces.filter(customer=OuterRef("customer_id"))))
+        .values_list("customer_id", *no_orders[:6], *nothing[6:]).distinct()
+        .query.sql_with_params()
+    )
+    bits_sql, bits_params = _store_bits(bits).query.sql_with_params()
+    sql = (f"SELECT q.*, COALESCE(b.bits, 0) FROM ("
+           f"SELECT f.*, {scores} FROM ({figures_sql}) f "
            f"LEFT JOIN {quote(CustomerScore._meta.db_table)} s ON s.customer_id = f.customer_id "
-           f"UNION ALL {orderless_sql}")
-    return sql, [*figures_params, *orderless_params]
+           f"UNION ALL {orderless_sql} UNION ALL {store_only_sql}"
+           f") q LEFT JOIN ({bits_sql}) b ON b.customer_id = q.customer_id")
+    return sql, [*figures_params, *orderless_params, *store_only_params, *bits_params]
 
 
 def facts_rebuild(*, all_purchases: bool = False) -> dict:
@@ -126,13 +162,16 @@ def facts_rebuild(*, all_purchases: bool = False) -> dict:
         purchases_started = time.perf_counter()
         purchases = purchases_sync(changed_since=changed_since)
         purchase_seconds = time.perf_counter() - purchases_started
-        CustomerFacts.objects.all().delete()
-        customers = insert_rows(CustomerFacts, (*FACT_FIELDS, *SCORE_FIELDS), *_facts_with_scores(), constants)
         CustomerStore.objects.all().delete()
         links = insert_select(CustomerStore, ("customer", "store"), stores, constants)
+        bits = store_bit_numbers()
+        CustomerFacts.objects.all().delete()
+        customers = insert_rows(CustomerFacts, (*FACT_FIELDS, *SCORE_FIELDS, "store_bits"),
+                                *_facts_with_scores(bits), constants)
         seconds = time.perf_counter() - started
         FactsRebuild.objects.create(workspace=workspace, customers=customers, store_links=links, seconds=seconds,
-                                    purchases_changed_since=purchases["next_changed_since"])
+                                    purchases_changed_since=purchases["next_changed_since"],
+                                    store_bits={str(store_id): bit for store_id, bit in bits.items()})
     tidy_started = time.perf_counter()
     _analyze(CustomerFacts, CustomerStore, CustomerPurchase)
     tidy_seconds = time.perf_counter() - tidy_started

@@ -161,12 +161,15 @@ class FieldDef:
 
     def _on_customer_row(self, op, value, compiled, extra):
         """On CustomerFacts, a condition on the customer row is an EXISTS on that row (one row per facts row: the
-        condition's truth, never unknown); its computed columns live inside the subquery."""
+        condition's truth, never unknown); its computed columns live inside the subquery. Workspace and "not
+        merged" change nothing (the outer row is the workspace's and live) but let the database use partial
+        indexes of live customers."""
         from guanxi.customers.models import Customer
 
         inner = Compiled(compiled.context)
         q = self._positive(op, value, inner, extra)
-        rows = Customer.all_workspaces.filter(pk=OuterRef("pk"))
+        rows = Customer.all_workspaces.filter(pk=OuterRef("pk"), workspace_id=compiled.context.workspace_id,
+                                              merged_into__isnull=True)
         if inner.aliases:
             rows = rows.alias(**inner.aliases)
         return Q(Exists(rows.filter(q)))
@@ -478,6 +481,27 @@ def _by_name(fk: str, model_path: str):
     return build
 
 
+def _store(op: str, value, compiled: Compiled) -> Q:
+    """Bought in, or known to, one of the named stores (any store for is_set), as of the last facts rebuild: a test
+    of the stores' bits in the facts row (numbered by the rebuild), not a join with a million store links. Should
+    a named store have no bit while the workspace has more stores than bits, the store links are read instead."""
+    from guanxi.segments.facts import STORE_BITS
+    from guanxi.segments.models import CustomerStore, FactsRebuild
+    from guanxi.workspaces.models import Store
+
+    numbers = {int(k): n for k, n in (FactsRebuild.objects.values_list("store_bits", flat=True).first() or {}).items()}
+    stores = Store.objects.all() if op == "is_set" else Store.objects.filter(name__in=value if op == "in" else [value])
+    ids = list(stores.values_list("id", flat=True))
+    if len(numbers) >= STORE_BITS and not set(ids) <= set(numbers):
+        return Q(Exists(CustomerStore.all_workspaces.filter(customer=OuterRef("pk"), store_id__in=ids)))
+    # A store without a number had no links at the last rebuild (it is newer): it adds nothing.
+    mask = sum(1 << numbers[store_id] for store_id in ids if store_id in numbers)
+    if not mask:
+        return Q(pk__in=[])
+    alias = compiled.alias(f"_sg_stores_{mask}", F(compiled.facts("store_bits")).bitand(mask))
+    return Q(**{f"{alias}__gt": 0, f"{alias}__isnull": False})
+
+
 def _owner(op: str, value, compiled: Compiled) -> Q:
     from django.contrib.auth import get_user_model
 
@@ -619,9 +643,9 @@ def _builtin_fields() -> None:
                  reads=READS_RELATED),
         FieldDef("owner", "profile", "set", _("Owner"), SET_OPS, _owner, suggest="owners",
                  help=_("A member's user id or username.")),
-        FieldDef("store", "profile", "set", _("Store"), SET_OPS,
-                 exists("segments.CustomerStore", _by_name("store", "workspaces.Store")), suggest="stores",
-                 help=_("Bought in, or is known to, the store (by store name)."), reads=READS_RELATED),
+        # Read from the facts (every customer with a store link has a facts row of the same rebuild).
+        FieldDef("store", "profile", "set", _("Store"), SET_OPS, _store, suggest="stores",
+                 help=_("Bought in, or is known to, the store (by store name)."), reads=READS_FACTS),
         FieldDef("created", "profile", "datetime", _("Created"), DATE_OPS, datetime_column("created_at")),
     ]
     for channel, label in Channel.choices:

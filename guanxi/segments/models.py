@@ -101,8 +101,9 @@ class CustomerFacts(WorkspaceOwned):
 
     Rules read behaviour from here rather than aggregating millions of orders on every keystroke, and scores from
     here rather than from insight's CustomerScore, so that a rule mixing both joins one table to the customers,
-    not two (a hash join of a million rows each: 200-300 ms). Customers with neither orders nor scores have no
-    row; the compiler treats a missing row as zero orders and no scores.
+    not two (a hash join of a million rows each: 200-300 ms). Customers with neither orders, scores nor store
+    links have no row; the compiler treats a missing row as zero orders, no scores and no stores. Every customer
+    with a purchase or a store link has a row of the same rebuild: counts rely on it (rules.facts_only).
     """
 
     workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="+", db_index=False)
@@ -130,6 +131,9 @@ class CustomerFacts(WorkspaceOwned):
     buy_again = models.FloatField(null=True, blank=True)
     clv = models.DecimalField(**MONEY, null=True, blank=True)
     churn_risk = models.CharField(max_length=10, null=True, blank=True)
+    # The stores the customer bought in or is known to (CustomerStore), one bit per store as numbered in the
+    # rebuild's `store_bits`: a store rule is then a test on this row, not a join of a million store links.
+    store_bits = models.BigIntegerField(default=0)
 
     class Meta:
         ordering = ["customer_id"]
@@ -153,6 +157,9 @@ class FactsRebuild(WorkspaceOwned):
     purchases_changed_since = models.DateTimeField(
         null=True, blank=True,
         help_text="The next purchase sync re-reads orders updated at or after this instant (empty: all orders).")
+    store_bits = models.JSONField(
+        default=dict, blank=True,
+        help_text="Store id → its bit in CustomerFacts.store_bits (the first 62 stores by id; others have none).")
 
     class Meta:
         ordering = ["-created_at", "-id"]
