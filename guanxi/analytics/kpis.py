@@ -238,23 +238,35 @@ def retention_cohorts(
     first month), ``active_customers`` (cohort members with an order in that month) and ``retention``
     (active / size). Months after ``as_of`` are left out."""
     frame = prepare_transactions(transactions, as_of=as_of)
-    monthly = frame.select(CUSTOMER, pl.col(DATE).dt.truncate("1mo").alias("month")).unique()
-    cohorts = monthly.group_by(CUSTOMER).agg(pl.col("month").min().alias("cohort"))
-    sizes = cohorts.group_by("cohort").agg(pl.len().alias("cohort_size"))
+    # Months as integers (year × 12 + month − 1) and (customer, month) pairs as one int64 key: a unique over one
+    # integer column instead of a customer and a date, at ten million orders a fraction of the time.
+    month = (pl.col(DATE).dt.year().cast(pl.Int64) * 12 + pl.col(DATE).dt.month().cast(pl.Int64) - 1).alias("m")
+    months = frame.select(CUSTOMER, month)
+    if months.is_empty():
+        return pl.DataFrame(schema={"cohort": pl.Date, "cohort_size": pl.UInt32, "months_since": pl.Int32,
+                                    "active_customers": pl.UInt32, "retention": pl.Float64})
+    first_month = int(months["m"].min())
+    months = months.with_columns(pl.col("m") - first_month)
+    if months.schema[CUSTOMER].is_integer():
+        span = int(months["m"].max()) + 1
+        pairs = (months.select(pl.col(CUSTOMER).cast(pl.Int64) * span + pl.col("m")).to_series().unique()
+                 .to_frame("key").select((pl.col("key") // span).alias(CUSTOMER), (pl.col("key") % span).alias("m")))
+    else:  # e.g. text ids read from a file
+        pairs = months.unique()
+    cohorts = pairs.group_by(CUSTOMER).agg(pl.col("m").min().alias("c"))
+    sizes = cohorts.group_by("c").agg(pl.len().alias("cohort_size"))
+    first = dt.date(first_month // 12, first_month % 12 + 1, 1)
     return (
-        monthly.join(cohorts, on=CUSTOMER)
-        .with_columns(
-            (
-                (pl.col("month").dt.year() - pl.col("cohort").dt.year()) * 12
-                + pl.col("month").dt.month().cast(pl.Int32)
-                - pl.col("cohort").dt.month().cast(pl.Int32)
-            ).alias("months_since")
-        )
+        pairs.join(cohorts, on=CUSTOMER)
+        .select("c", (pl.col("m") - pl.col("c")).cast(pl.Int32).alias("months_since"))
         .filter(pl.col("months_since") <= max_months)
-        .group_by("cohort", "months_since")
+        .group_by("c", "months_since")
         .agg(pl.len().alias("active_customers"))
-        .join(sizes, on="cohort")
-        .with_columns((pl.col("active_customers") / pl.col("cohort_size")).alias("retention"))
+        .join(sizes, on="c")
+        .with_columns(
+            pl.lit(first).dt.offset_by(pl.format("{}mo", pl.col("c"))).alias("cohort"),
+            (pl.col("active_customers") / pl.col("cohort_size")).alias("retention"),
+        )
         .select("cohort", "cohort_size", "months_since", "active_customers", "retention")
         .sort("cohort", "months_since")
     )

@@ -276,3 +276,16 @@ def test_upgraded_customers_are_the_upgraded_movement_of_lifecycle_transitions(s
         after = lifecycle_stages(rfm_table(sample_transactions, as_of=after_day), as_of=after_day)
         counts = transition_counts(lifecycle_transitions(before, after))
         assert counts["upgraded"] > 0 and _upgraded(before, after) == counts["upgraded"]
+
+
+def test_retention_cohorts_are_the_same_for_integer_and_text_customer_ids(sample_transactions):
+    from polars.testing import assert_frame_equal
+
+    as_text = sample_transactions.with_columns(pl.col("customer_id").cast(pl.Utf8))
+    as_int = sample_transactions.with_columns(pl.col("customer_id").cast(pl.Int64))
+    by_int = retention_cohorts(as_int, as_of="1998-06-30", max_months=6)
+    assert_frame_equal(by_int, retention_cohorts(as_text, as_of="1998-06-30", max_months=6))
+    first = by_int.filter(pl.col("months_since") == 0)
+    assert (first["active_customers"] == first["cohort_size"]).all() and by_int["months_since"].max() == 6
+    # Every CDNOW customer's first purchase is in the first quarter of 1997: three cohorts of 2,357 in all.
+    assert first["cohort"].dt.month().to_list() == [1, 2, 3] and first["cohort_size"].sum() == 2357
