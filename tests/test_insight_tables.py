@@ -68,7 +68,8 @@ def test_an_empty_workspace_gives_empty_frames(workspace):
     assert paid_order_frame().is_empty() and customer_ids().is_empty()
 
 
-def test_scores_written_are_the_analytics_figures_and_replace_the_previous_ones(workspace, store):
+def test_scores_written_are_the_analytics_figures_and_replace_the_previous_ones(workspace, store, monkeypatch):
+    monkeypatch.setattr("guanxi.demo.bulk.COPY_SLICE_ROWS", 2)  # on PostgreSQL: three scores in two COPY pieces
     buyers = [customer_create(name=f"买家{i}") for i in range(3)]
     for i, buyer in enumerate(buyers):
         for k in range(i + 1):

@@ -22,6 +22,7 @@ Rates are None when their denominator is 0.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Iterator
 
 import numpy as np
 import polars as pl
@@ -120,7 +121,14 @@ def _sorted_by_customer_and_day(customer: np.ndarray, day: np.ndarray) -> bool:
 
 
 def rfm_tables_at(frame: pl.DataFrame, days: list[dt.date]) -> dict[dt.date, pl.DataFrame]:
-    """`rfm_table` (frequency in orders) as of each of ``days``, from one sort of a prepared frame.
+    """`rfm_table` (frequency in orders) as of each of ``days``, from one sort of a prepared frame (see
+    `rfm_tables_over`)."""
+    return dict(rfm_tables_over(frame, days))
+
+
+def rfm_tables_over(frame: pl.DataFrame, days: list[dt.date]) -> Iterator[tuple[dt.date, pl.DataFrame]]:
+    """``(day, rfm_table as of day)`` for each of ``days`` in ascending order, made one at a time (a table of
+    a million customers is ~60 MB: a caller that needs two at a time keeps two).
 
     Each order falls in the bucket of the first of ``days`` on or after it (`np.searchsorted` against the few
     days). With orders sorted by customer and day, `np.bincount` over (customer, bucket) cells gives orders,
@@ -134,7 +142,8 @@ def rfm_tables_at(frame: pl.DataFrame, days: list[dt.date]) -> dict[dt.date, pl.
     ordered = frame.select(CUSTOMER, pl.col(DATE).cast(pl.Int32).alias("day"),
                            (pl.col(AMOUNT) - pl.col(REFUNDED)).alias(MONETARY))
     if ordered.is_empty():
-        return {day: rfm_table(frame, as_of=day) for day in days}
+        yield from ((day, rfm_table(frame, as_of=day)) for day in days)
+        return
     if not _sorted_by_customer_and_day(ordered[CUSTOMER].to_numpy(), ordered["day"].to_numpy()):
         ordered = ordered.sort(CUSTOMER, "day")
     customer, day, money = (ordered[c].to_numpy() for c in (CUSTOMER, "day", MONETARY))
@@ -152,7 +161,8 @@ def rfm_tables_at(frame: pl.DataFrame, days: list[dt.date]) -> dict[dt.date, pl.
 
     def per_day(cells: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
         """Days × customers: the running total over each customer's buckets of the rows in `cells`."""
-        return np.bincount(cells, weights=weights, minlength=size).reshape(width, customers).cumsum(axis=0)
+        counts = np.bincount(cells, weights=weights, minlength=size).reshape(width, customers)
+        return counts.cumsum(axis=0, dtype=np.float64 if weights is not None else np.int32)
 
     cell = bucket * customers + group  # day-major, so the running totals add whole rows
     orders = per_day(cell)
@@ -165,11 +175,10 @@ def rfm_tables_at(frame: pl.DataFrame, days: list[dt.date]) -> dict[dt.date, pl.
     last[cell[ends]] = kept_day[ends]
     last = np.maximum.accumulate(last.reshape(width, customers), axis=0)
     ids, first = ordered[CUSTOMER].gather(starts), day[starts]
-    tables = {}
     for k, as_of in enumerate(days):
         keep = orders[k] > 0
         count = orders[k, keep].astype(np.int64)
-        tables[as_of] = pl.DataFrame({
+        yield as_of, pl.DataFrame({
             CUSTOMER: ids.filter(keep),
             RECENCY_DAYS: cuts[k] - last[k, keep].astype(np.int64),
             FREQUENCY: count,
@@ -179,7 +188,6 @@ def rfm_tables_at(frame: pl.DataFrame, days: list[dt.date]) -> dict[dt.date, pl.
             "first_purchase": pl.Series(first[keep]).cast(pl.Date),
             "last_purchase": pl.Series(last[k, keep]).cast(pl.Date),
         })
-    return tables
 
 
 def month_starts(start: dt.date, end: dt.date) -> list[dt.date]:
@@ -203,7 +211,7 @@ def monthly_kpis(
     per value of column ``by`` (e.g. ``"store_id"``) when given, with a ``by`` column first.
 
     The same figures as calling `period_kpis` month by month, with the RFM tables of every month boundary
-    computed in one pass (`rfm_tables_at`)."""
+    computed in one pass (`rfm_tables_over`)."""
     first_day, last_day = to_date(start), to_date(end)
     rules = LifecycleRules(lapse_days=lapse_days)
     months = []
@@ -217,14 +225,18 @@ def monthly_kpis(
     rows = []
     for key, group in groups:
         frame = prepare_transactions(group, as_of=last_day)
-        tables = rfm_tables_at(frame, boundaries)
-        stages = {day: lifecycle_stages(table, as_of=day, rules=rules) for day, table in tables.items()}
-        for month, begin, finish in months:
+        # Month i runs from boundary i (the day before it) to boundary i + 1 (its last day): the tables come
+        # in that order, and only the two of the current month are kept.
+        tables = rfm_tables_over(frame, boundaries)
+        start_day, before = next(tables)
+        stages_before = lifecycle_stages(before, as_of=start_day, rules=rules)
+        for (month, begin, finish), (end_day, after) in zip(months, tables, strict=True):
+            stages_after = lifecycle_stages(after, as_of=finish, rules=rules)
             period = frame.filter(pl.col(DATE).is_between(begin, finish))
-            start_day = begin - dt.timedelta(days=1)
-            row = {"month": month, **_kpis(period, first_day=begin, last_day=finish, before=tables[start_day],
-                                           after=tables[finish], stages_before=stages[start_day],
-                                           stages_after=stages[finish], lapse_days=lapse_days)}
+            row = {"month": month, **_kpis(period, first_day=begin, last_day=finish, before=before, after=after,
+                                           stages_before=stages_before, stages_after=stages_after,
+                                           lapse_days=lapse_days)}
+            start_day, before, stages_before = end_day, after, stages_after
             if by is not None:
                 row = {by: key[0] if isinstance(key, tuple) else key, **row}
             rows.append(row)

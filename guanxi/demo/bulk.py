@@ -16,6 +16,8 @@ from typing import Iterable, Iterator, Sequence
 from django.db import connection as default_connection
 from django.db import models, transaction
 
+COPY_SLICE_ROWS = 100_000  # rows per CSV piece sent to COPY by `BulkWriter.insert_frame`
+
 
 class BulkWriter:
     def __init__(self, connection=None):
@@ -140,10 +142,11 @@ class BulkWriter:
         frame = frame.with_columns(*(pl.lit(value).alias(f"_default_{i}") for i, value in enumerate(extra)))
         quote = self.connection.ops.quote_name
         columns = ", ".join(quote(c) for c in self.columns(model, fields) + extra_columns)
-        data = frame.write_csv(include_header=False, quote_style="non_numeric", null_value="")
         with self.connection.connection.cursor() as cursor:
             with cursor.copy(f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN WITH (FORMAT csv)") as copy:
-                copy.write(data)
+                # In slices: the CSV of a million wide rows is a quarter of a gigabyte at once.
+                for part in frame.iter_slices(COPY_SLICE_ROWS):
+                    copy.write(part.write_csv(include_header=False, quote_style="non_numeric", null_value=""))
         return len(frame)
 
     def vacuum(self, models_: Sequence[type[models.Model]]) -> bool:
