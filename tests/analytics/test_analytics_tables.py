@@ -289,3 +289,15 @@ def test_retention_cohorts_are_the_same_for_integer_and_text_customer_ids(sample
     assert (first["active_customers"] == first["cohort_size"]).all() and by_int["months_since"].max() == 6
     # Every CDNOW customer's first purchase is in the first quarter of 1997: three cohorts of 2,357 in all.
     assert first["cohort"].dt.month().to_list() == [1, 2, 3] and first["cohort_size"].sum() == 2357
+
+
+def test_monthly_kpis_are_the_same_for_sorted_or_shuffled_and_integer_or_text_ids(sample_transactions):
+    from polars.testing import assert_frame_equal
+
+    ints = sample_transactions.with_columns(pl.col("customer_id").cast(pl.Int64))
+    expected = monthly_kpis(ints.sort("customer_id", "date"), start="1997-03-01", end="1997-08-31")
+    shuffled = ints.sample(fraction=1.0, shuffle=True, seed=3)
+    assert_frame_equal(monthly_kpis(shuffled, start="1997-03-01", end="1997-08-31"), expected, rtol=1e-12)
+    text = shuffled.with_columns(pl.col("customer_id").cast(pl.Utf8))
+    assert_frame_equal(monthly_kpis(text, start="1997-03-01", end="1997-08-31"), expected, rtol=1e-12)
+    assert expected.height == 6 and expected["active_customers"].sum() > 0
