@@ -15,6 +15,12 @@ Semantics every field shares (tests in tests/test_segments_rules.py hold each of
 * Scores come from insight's CustomerScore, copied into CustomerFacts at each rebuild (which follows every
   analytics refresh); a customer without a score row has none of them.
 
+* Stores are the store links of the last rebuild, kept as bits in the facts row (see `_store`).
+* Each field says what its predicate reads (`reads`): the facts only, rows keyed by the customer, or the customer
+  row. Rules built of the first two that cannot hold for a customer without facts are counted on CustomerFacts
+  alone (rules.compile_matches); a field registered without saying so reads the customer row, which is always
+  right.
+
 Other apps add their own fields (e.g. service tickets) with `register_field`.
 """
 
