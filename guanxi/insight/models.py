@@ -49,7 +49,9 @@ class CustomerScore(WorkspaceOwned):
     """A customer's latest scores (one row per customer), written by the refresh and read by lists and segments."""
 
     workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="+", **_NO_INDEX)
-    customer = models.OneToOneField("customers.Customer", on_delete=models.CASCADE, related_name="score")
+    # The customer is the key: no separate id column, whose index a refresh would fill a million times for nothing.
+    customer = models.OneToOneField("customers.Customer", on_delete=models.CASCADE, related_name="score",
+                                    primary_key=True)
     run = models.ForeignKey(AnalyticsRun, null=True, on_delete=models.SET_NULL, related_name="+", **_NO_INDEX)
     as_of = models.DateTimeField()
     recency_days = models.IntegerField(null=True, blank=True, help_text="Days since the last paid order.")

@@ -25,14 +25,14 @@ def latest_run() -> AnalyticsRun | None:
 
 
 def _counts(field: str) -> dict[str, int]:
-    rows = CustomerScore.objects.exclude(**{field: ""}).order_by().values(field).annotate(n=Count("id"))
+    rows = CustomerScore.objects.exclude(**{field: ""}).order_by().values(field).annotate(n=Count("pk"))
     return {row[field]: row["n"] for row in rows}
 
 
 def rf_heatmap() -> list[list[int]]:
     """Customers per (R score, F score) as ``[r-1, f-1, count]`` triples for the 5×5 heatmap."""
     rows = (CustomerScore.objects.filter(rfm_r__isnull=False, rfm_f__isnull=False).order_by()
-            .values_list("rfm_r", "rfm_f").annotate(n=Count("id")))
+            .values_list("rfm_r", "rfm_f").annotate(n=Count("pk")))
     return [[r - 1, f - 1, n] for r, f, n in rows]
 
 
