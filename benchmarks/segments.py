@@ -38,7 +38,6 @@ import os
 import statistics
 import sys
 import time
-from pathlib import Path
 
 from _setup import ROOT, database, machine, setup_django
 

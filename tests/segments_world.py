@@ -22,7 +22,7 @@ from guanxi.commerce.services import order_create, product_create
 from guanxi.customers.models import Consent, Customer, CustomerTag, CustomFieldValue, Identity
 from guanxi.customers.services import consent_set, custom_field_create, customer_create, identity_add
 from guanxi.insight.models import CustomerScore
-from guanxi.workspaces.models import Platform, Store
+from guanxi.workspaces.models import Platform
 from guanxi.workspaces.services import member_add, store_create, user_ensure
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")

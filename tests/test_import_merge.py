@@ -5,7 +5,6 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.utils import timezone
 
 from guanxi.activities.services import interaction_log, task_create
 from guanxi.commerce.services import order_create

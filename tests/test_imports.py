@@ -4,7 +4,6 @@ importer stored; idempotence, overlap, changed status, atomic failures, cross-st
 import csv
 import io
 import json
-import shutil
 from decimal import Decimal
 from pathlib import Path
 

@@ -8,13 +8,13 @@ from decimal import Decimal
 import pytest
 
 from guanxi.analytics import InsightSettings
+from guanxi.analytics.errors import SchemaError
 from guanxi.cli import main
 from guanxi.customers.models import Customer, Identity
 from guanxi.demo.cdnow import CDNOW_MASTER
 from guanxi.insight.models import AnalyticsRun, CustomerScore, ScoreSnapshot
 from guanxi.insight.services import insight_refresh
 from guanxi.workspaces import tenancy
-from guanxi.workspaces.services import workspace_create
 
 SAMPLE_DIR = CDNOW_MASTER.parent
 AS_OF = dt.date(1998, 6, 30)
@@ -53,7 +53,7 @@ def test_a_refresh_scores_every_customer_with_figures_matching_the_file(cdnow_wo
 def test_a_failed_refresh_keeps_the_previous_scores_and_records_why(cdnow_workspace):
     insight_refresh(as_of=AS_OF)
     before = list(CustomerScore.objects.order_by("customer_id").values_list("customer_id", "rfm_segment", "clv"))
-    with pytest.raises(Exception):
+    with pytest.raises(SchemaError, match="fortnights"):
         insight_refresh(as_of=AS_OF, settings=InsightSettings(rfm_frequency="fortnights"))
     after = list(CustomerScore.objects.order_by("customer_id").values_list("customer_id", "rfm_segment", "clv"))
     assert after == before

@@ -16,7 +16,6 @@ import dataclasses
 import datetime as dt
 import io
 import itertools
-import zoneinfo
 from typing import Iterator
 
 import polars as pl

@@ -232,7 +232,7 @@ class _Engine:
         and its ANALYZE reads whole tables, so it is left alone."""
         if not self.writer.postgres:
             return
-        for model, rows in self.unanalyzed.items():
+        for model in self.unanalyzed:
             if model not in self.planned_rows:  # asked once, then after each ANALYZE: not a query per batch
                 self.planned_rows[model] = lookups.planned_rows(model)
         if any(rows and self.planned_rows[model] * 0.5 < rows for model, rows in self.unanalyzed.items()):

@@ -7,14 +7,13 @@ half-way) leaves the previous scores in place and marks the run failed with the 
 
 from __future__ import annotations
 
-import contextvars
 import datetime as dt
 import logging
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Callable
 
-from django.db import DatabaseError, connection
+from django.db import DatabaseError
 from django.utils import timezone
 
 from guanxi.analytics import InsightSettings, customer_insight
@@ -23,7 +22,14 @@ from guanxi.insight.models import AnalyticsRun, CustomerScore
 from guanxi.insight.reports import dashboard_figures
 from guanxi.insight.snapshots import COLUMNS as SNAPSHOT_COLUMNS
 from guanxi.insight.snapshots import previous_refresh, snapshot_write
-from guanxi.insight.tables import customer_ids, paid_orders, product_titles, scores_replace
+from guanxi.insight.tables import (
+    customer_ids,
+    paid_orders,
+    product_titles,
+    scores_replace,
+    second_connection_usable,
+    submit_on_own_connection,
+)
 from guanxi.workspaces.tenancy import current_time_zone, current_workspace
 
 log = logging.getLogger(__name__)
@@ -41,25 +47,16 @@ def _as_of_date(as_of: dt.date | dt.datetime | None) -> dt.date:
 def beside_each_other(write: Callable[[Callable[[], dict]], None], compute: Callable[[], dict]) -> None:
     """`write(result_of)` and `compute()`, where `write` calls `result_of()` for `compute`'s result.
 
-    On PostgreSQL outside a transaction, `write` runs in a thread on its own connection while this one computes:
-    the database inserts a million scores while Polars works out the dashboard, on the other core. Inside a
-    transaction (tests) a second connection would not see its rows, and on SQLite writes are in-process anyway,
-    so there `write` runs here, calling `compute` when it asks.
+    Where a second connection is usable (`second_connection_usable`), `write` runs in a thread on its own
+    connection while this one computes: the database inserts a million scores while Polars works out the
+    dashboard, on the other core. Elsewhere `write` runs here, calling `compute` when it asks.
     """
-    if connection.vendor != "postgresql" or connection.in_atomic_block:
+    if not second_connection_usable():
         write(compute)
         return
     computed: Future = Future()
-    context = contextvars.copy_context()  # the active workspace, for the writer's queries
-
-    def on_own_connection() -> None:
-        try:
-            context.run(write, computed.result)
-        finally:
-            connection.close()  # this thread's connection, not the caller's
-
     with ThreadPoolExecutor(max_workers=1) as pool:
-        writing = pool.submit(on_own_connection)
+        writing = submit_on_own_connection(pool, write, computed.result)
         try:
             computed.set_result(compute())
         except BaseException as error:
