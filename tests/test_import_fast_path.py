@@ -404,3 +404,62 @@ def test_a_file_with_lf_line_ends_and_no_final_one_is_read_as_text(monkeypatch, 
                                                       platform=Platform.OWN_SITE)
     assert parsed_as == ["text", "text", "text"] and fast_batches == [True, True, True]
     assert (fast, fast_rows) == (exact, exact_rows) and fast["orders_created"] == 12
+
+
+CLEANED = ['="1930"', "'13812345678", '=""', '="', "'", "''12", "' 12", "'12 ", " x", '="12 "', "='1'", "abc", "",
+           "'+86-138", "'a*b", '="A_b-9"', "=1", "'''", '=""x"', '"="1"', "'12\n", '="1"\n', "'１２", '="１"']
+
+
+def test_the_column_clean_is_clean_cell_by_cell():
+    import polars as pl
+
+    from guanxi.imports.readers import clean
+
+    assert columnar._clean(pl.Series(CLEANED)).to_list() == [clean(cell) for cell in CLEANED]
+
+
+def _plan_in(zone: str) -> columnar.Plan:
+    import zoneinfo
+
+    plan = object.__new__(columnar.Plan)  # only the time zone matters to _datetimes
+    plan.tz = zoneinfo.ZoneInfo(zone)
+    plan._offsets = columnar._HourOffsets(plan.tz)
+    return plan
+
+
+@pytest.mark.parametrize("zone, cells", [
+    # New York: 2023-03-12 02:00–03:00 does not exist, 2023-11-05 01:00–02:00 happens twice; fold=0 decides.
+    ("America/New_York", ["2023-03-12 01:59:59", "2023-03-12 02:30:00", "2023-03-12 03:00:00", "2023-11-05 00:59:59",
+                          "2023-11-05 01:30:00", "2023/11/5 2:00", "", "1969-12-31 23:59:59", "1900-01-01 00:00"]),
+    # Shanghai kept summer time 1986–1991; one batch over decades, another that extends the table both ways.
+    ("Asia/Shanghai", ["1988-04-17 01:59:59", "1988-04-17 03:00:00", "1988-09-11 00:30:00", "2023-07-12 10:23:45",
+                       "2023/7/12 10:23", "2005-01-01 00:00:00"]),
+])
+def test_batch_times_are_the_exact_readers_in_zones_with_summer_time(zone, cells):
+    import datetime as dt
+
+    import polars as pl
+
+    from guanxi.imports.readers import parse_datetime
+
+    plan = _plan_in(zone)
+    expected = [None if not cell else parse_datetime(cell, plan.tz).astimezone(dt.timezone.utc).replace(tzinfo=None)
+                for cell in cells]
+    assert plan._datetimes(pl.Series(cells)).to_list() == expected
+    # Again in two batches, the second reaching past both ends of the hours the first one covered.
+    plan = _plan_in(zone)
+    middle = sorted(range(len(cells)), key=lambda i: cells[i] or "~")[len(cells) // 2]
+    assert plan._datetimes(pl.Series([cells[middle]])).to_list() == [expected[middle]]
+    assert plan._datetimes(pl.Series(cells)).to_list() == expected
+
+
+def test_an_hour_whose_offset_changes_within_it_sends_the_batch_away():
+    import polars as pl
+
+    # Lord Howe Island moves its clocks from 02:00 to 02:30 in spring: the hour 02:00–03:00 has two offsets.
+    plan = _plan_in("Australia/Lord_Howe")
+    assert plan._datetimes(pl.Series(["2023-10-01 01:59:59", "2023-10-01 03:00"])).null_count() == 0
+    with pytest.raises(columnar._Unfit):
+        plan._datetimes(pl.Series(["2023-10-01 02:45:00"]))
+    with pytest.raises(columnar._Unfit):  # hour by hour, for a batch spanning more than MAX_HOURS
+        plan._datetimes(pl.Series(["1900-01-01 00:00", "2023-10-01 02:45:00"]))

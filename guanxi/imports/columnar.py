@@ -31,6 +31,9 @@ BATCH_LINES = 10_000  # records per batch: enough to amortise Polars' per-call c
 # Polars' strip do not. A batch holding one of them goes to the exact reader.
 _PY_ONLY_SPACE = "[\x1c-\x1f]"
 _NEEDS_CLEAN = r"^[='\s]|\s$"  # the cells readers.clean changes
+# Two shapes of those whose clean value is plainly the group: no space, quote or further marker inside.
+_FORMULA_TEXT = r'^="([0-9A-Za-z_-]*)"$'
+_QUOTED_TEXT = r"^'+([0-9A-Za-z*+-]+)$"
 _MONEY = r"^[0-9]{1,12}(?:\.[0-9]{1,2})?$"  # numeric(14, 2), nothing to round
 # readers.parse_datetime's layouts without an offset; year 0 and leap seconds are errors there, not here.
 _DATETIME = r"^[1-9][0-9]{3}[-/][0-9]{1,2}[-/][0-9]{1,2} [0-9]{1,2}:[0-5][0-9](?::[0-5][0-9])?$"
@@ -77,7 +80,7 @@ class Plan:
         cell = r'(?:(?:[^",\r\n\x00\x1c-\x1f][^,\r\n\x00\x1c-\x1f]*)?|"(?:[^"\r\x00\x1c-\x1f]|\r\n|"")*")'
         line = cell + ("," + cell) * (self.width - 1)
         self._line_shape = rf"\A(?:{line}\r?\n)*(?:{line})?\z"
-        self._offsets: dict[dt.datetime, int] = {}  # local hour → UTC offset in µs (at most one per hour of data)
+        self._offsets = _HourOffsets(self.tz)
 
     def parse(self, records: list[tuple[int, list[str]]]) -> Batch | None:
         """The batch as columns, or None when one of its records needs the exact reader."""
@@ -182,18 +185,69 @@ class Plan:
         local = seconds.str.replace_all("/", "-").str.to_datetime("%Y-%m-%d %H:%M:%S", strict=False, time_unit="us")
         if (local.is_null() & ~empty).any():
             raise _Unfit  # 2023-02-30 and the like: the exact reader words the error
-        hours = local.dt.truncate("1h")
-        for hour in hours.drop_nulls().unique().to_list():
-            if hour not in self._offsets:
-                self._offsets[hour] = self._offset_us(hour)
-        offsets = hours.replace_strict(self._offsets, default=None, return_dtype=pl.Int64)
+        offsets = self._offsets.of(local.dt.epoch("s") // 3600)
         return pl.select(local - pl.duration(microseconds=offsets)).to_series()
 
-    def _offset_us(self, hour: dt.datetime) -> int:
-        first = hour.replace(tzinfo=self.tz).utcoffset()
-        if (hour + dt.timedelta(minutes=59, seconds=59)).replace(tzinfo=self.tz).utcoffset() != first:
+
+class _HourOffsets:
+    """The UTC offset (µs) of each local wall-clock hour, from zoneinfo as the exact reader's `replace(tzinfo=tz)`
+    (fold=0) gives it. The hours of the span the batches cover are kept in one array, so a batch's offsets are one
+    gather instead of a lookup per distinct hour (7,000 of them in a batch of two years' orders). Hours are
+    counted from 1970-01-01 00:00 local. An hour whose offset changes within it (a DST switch off the hour) is
+    marked; a batch with a time in one is unfit for the fast path."""
+
+    MAX_HOURS = 20 * 8784  # twenty years: 1.4 MB; a batch spanning more is looked up hour by hour
+    _CHANGES = -(2**63)
+    _EPOCH = dt.datetime(1970, 1, 1)
+
+    def __init__(self, tz):
+        self.tz = tz
+        self._first = 0
+        self._table = pl.Series([], dtype=pl.Int64)
+
+    def of(self, hours: pl.Series) -> pl.Series:
+        """The offsets of these local hour numbers (null where the hour is null)."""
+        low, high = hours.min(), hours.max()
+        if low is None:
+            return pl.Series([None] * len(hours), dtype=pl.Int64)
+        if high - low < self.MAX_HOURS:
+            self._cover(low, high)
+            offsets = self._table.gather(hours - self._first)
+        else:
+            distinct = hours.drop_nulls().unique()
+            offsets = hours.replace_strict(distinct, self._hours(distinct.to_list()), default=None,
+                                           return_dtype=pl.Int64)
+        if (offsets == self._CHANGES).any():
             raise _Unfit
-        return first // dt.timedelta(microseconds=1)
+        return offsets
+
+    def _cover(self, low: int, high: int) -> None:
+        """Extend the table to hours low…high, computing only the hours it lacks (past MAX_HOURS in all it starts
+        again from this span)."""
+        first, last = self._first, self._first + len(self._table) - 1
+        if not len(self._table) or max(high, last) - min(low, first) >= self.MAX_HOURS:
+            self._table, self._first = self._span(low, high), low
+            return
+        if low < first:
+            self._table, self._first = pl.concat([self._span(low, first - 1), self._table]), low
+        if high > last:
+            self._table = pl.concat([self._table, self._span(last + 1, high)])
+
+    def _span(self, low: int, high: int) -> pl.Series:
+        """Hours low…high. An hour can only change its offset within it if the next hour starts at another
+        offset, so the end of an hour is asked only there: one zoneinfo call an hour, not two."""
+        starts = [self._at(h, 0) for h in range(low, high + 2)]
+        return pl.Series([start if start == after or self._at(h, 3599) == start else self._CHANGES
+                          for h, start, after in zip(range(low, high + 1), starts, starts[1:])], dtype=pl.Int64)
+
+    def _hours(self, hours: list[int]) -> pl.Series:
+        return pl.Series([self._CHANGES if self._at(h, 3599) != self._at(h, 0) else self._at(h, 0) for h in hours],
+                         dtype=pl.Int64)
+
+    def _at(self, hour: int, second: int) -> int:
+        """The offset in µs at `second` into local hour number `hour`."""
+        local = self._EPOCH + dt.timedelta(hours=hour, seconds=second)
+        return local.replace(tzinfo=self.tz).utcoffset() // dt.timedelta(microseconds=1)
 
 
 def _money_statuses() -> list[str]:
@@ -201,11 +255,17 @@ def _money_statuses() -> list[str]:
 
 
 def _clean(cells: pl.Series) -> pl.Series:
-    """readers.clean over a column: `clean` itself for the cells it changes, the others as they are."""
-    changed = cells.str.contains(_NEEDS_CLEAN).arg_true()
-    if len(changed) == 0:
+    """readers.clean over a column: the two usual markers stripped here (`="1930…"`, `'138…` with nothing else
+    to strip), `clean` itself for the other cells it changes, the rest as they are."""
+    changed = cells.str.contains(_NEEDS_CLEAN)
+    if not changed.any():
         return cells
-    return cells.scatter(changed, [clean(cell) for cell in cells.gather(changed).to_list()])
+    marked = cells.str.extract(_FORMULA_TEXT, 1).fill_null(cells.str.extract(_QUOTED_TEXT, 1))
+    value = where(marked.is_not_null(), marked, cells)
+    rest = (changed & marked.is_null()).arg_true()
+    if len(rest) == 0:
+        return value
+    return value.scatter(rest, [clean(cell) for cell in cells.gather(rest).to_list()])
 
 
 def _required(cells: pl.Series) -> pl.Series:
