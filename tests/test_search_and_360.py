@@ -47,6 +47,18 @@ def test_search_finds_a_customer_by_every_path(wang, li, query):
     assert search_customer_ids(query) == [wang.pk]
 
 
+def test_an_order_number_finds_its_buyer_in_every_store_of_the_workspace(wang, li, other_workspace):
+    jd = store_create(workspace=wang.workspace, name="京东店", platform="jd")
+    order_create(store=jd, customer=li, number="1930000000001", status="completed",
+                 placed_at=dt.datetime(2026, 3, 2, 10, tzinfo=UTC), paid_amount=Decimal("10.00"))
+    assert set(search_customer_ids("1930000000001")) == {wang.pk, li.pk}
+    with tenancy.active(other_workspace):
+        elsewhere = store_create(workspace=other_workspace, name="别家", platform="taobao")
+        order_create(store=elsewhere, customer=customer_create(name="别人"), number="1930000000001",
+                     status="completed", placed_at=dt.datetime(2026, 3, 3, tzinfo=UTC), paid_amount=Decimal("1"))
+    assert set(search_customer_ids("1930000000001")) == {wang.pk, li.pk}
+
+
 def test_search_by_the_last_four_digits_finds_everyone_with_that_tail(wang, li):
     assert set(search_customer_ids("5678")) == {wang.pk, li.pk}
 

@@ -9,6 +9,7 @@ from ninja import Query, Router, Status
 from guanxi.api.errors import ErrorOut
 from guanxi.api.schemas import object_or_error, paginate, renamed_fields
 from guanxi.commerce.models import Order
+from guanxi.commerce.selectors import numbered
 from guanxi.commerce.schemas import OrderIn, OrderOut, OrderPage, OrderPatch, OrderQuery
 from guanxi.commerce.services import order_create, order_update
 from guanxi.customers.models import Customer
@@ -40,7 +41,7 @@ def list_orders(request, query: Query[OrderQuery]):
     if query.status:
         orders = orders.filter(status=query.status)
     if query.number:
-        orders = orders.filter(number=query.number)
+        orders = numbered(orders, query.number)
     if query.placed_from:
         orders = orders.filter(placed_at__gte=_start_of(query.placed_from))
     if query.placed_to:

@@ -80,7 +80,6 @@ class Order(WorkspaceOwned):
         ]
         indexes = [
             models.Index(fields=["customer", "-placed_at"], name="order_customer_recent"),
-            models.Index(fields=["workspace", "number"], name="order_number"),
             models.Index(fields=["workspace", "-placed_at"], name="order_recent"),
         ]
 

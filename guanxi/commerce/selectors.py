@@ -2,13 +2,20 @@
 
 from decimal import Decimal
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 
 from guanxi.commerce.models import PAID_STATUSES, Order
 from guanxi.customers.models import Customer
 from guanxi.workspaces.models import Store
 
 CENT = Decimal("0.01")
+
+
+def numbered(orders: QuerySet, number: str) -> QuerySet:
+    """`orders` of the active workspace with this number. An order number is unique per store and a workspace has
+    a few stores, so this goes through the (store, number) unique index, store by store. A second index on
+    (workspace, number) served this alone, and it cost every imported order one more index entry."""
+    return orders.filter(store__in=Store.objects.values("pk"), number=number)
 
 
 def order_stats(*, store: Store | None = None) -> dict:

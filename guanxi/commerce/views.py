@@ -3,6 +3,7 @@
 from django.shortcuts import get_object_or_404, render
 
 from guanxi.commerce.models import Order, OrderStatus
+from guanxi.commerce.selectors import numbered
 from guanxi.customers.models import Customer
 from guanxi.web.decorators import member_required
 from guanxi.web.paging import paginate
@@ -26,7 +27,7 @@ def order_list(request):
     customer_id = _int_or_none(request.GET.get("customer"))
     orders = Order.objects.select_related("store", "customer")
     if q:
-        orders = orders.filter(number=q)
+        orders = numbered(orders, q)
     if status in OrderStatus.values:
         orders = orders.filter(status=status)
     else:

@@ -12,6 +12,7 @@ from django.db.models import Count, Max, Min, Prefetch, Q, QuerySet, Sum
 
 from guanxi.activities.models import OPEN_STAGES, Interaction, Opportunity, Task, TaskStatus
 from guanxi.commerce.models import PAID_STATUSES, Order, OrderLine, Shipment
+from guanxi.commerce.selectors import numbered
 from guanxi.customers.identity import normalize_email, normalize_phone
 from guanxi.customers.models import Customer, CustomerTag, Identity, IdentityKind
 from guanxi.workspaces.tenancy import current_time_zone, current_workspace, workspace_today
@@ -49,7 +50,7 @@ def search_customer_ids(q: str) -> list[int]:
             add(identities.filter(kind=IdentityKind.EMAIL, value=normalize_email(q))[:SEARCH_LIMIT])
         except ValidationError:
             pass
-    add(Order.objects.filter(number=q.lstrip("=").strip('"')).values_list("customer_id", flat=True)[:SEARCH_LIMIT])
+    add(numbered(Order.objects.all(), q.lstrip("=").strip('"')).values_list("customer_id", flat=True)[:SEARCH_LIMIT])
     add(identities.filter(value=q)[:SEARCH_LIMIT])  # nick, openid, buyer id exactly as written
     add(Customer.objects.filter(name_key__startswith=q.lower()).values_list("id", flat=True)[:SEARCH_LIMIT])
     add(identities.filter(kind=IdentityKind.BUYER_NICK, value__startswith=q)[:SEARCH_LIMIT])
