@@ -132,22 +132,24 @@ class BulkWriter:
         faster than `write_row` for wide rows. Strings are quoted, so "" stays an empty string and only null
         (unquoted) is NULL.
         """
+        return self.prepare_frame(model, fields, frame).run()
+
+    def prepare_frame(self, model: type[models.Model], fields: Sequence[str], frame) -> PreparedInsert:
+        """`insert_frame` in two steps: the COPY's text is made now, the statement runs at `run()` (from another
+        thread, say, so that the server is never kept waiting for the text while it could be inserting)."""
         import polars as pl
 
-        if len(frame) == 0:
-            return 0
-        if not self.postgres:
-            return self.insert(model, fields, frame.iter_rows())
+        if len(frame) == 0 or not self.postgres:
+            return PreparedInsert(self, model, fields, frame, None, [])
         extra_columns, extra = self._defaults(model, fields)
         frame = frame.with_columns(*(pl.lit(value).alias(f"_default_{i}") for i, value in enumerate(extra)))
         quote = self.connection.ops.quote_name
         columns = ", ".join(quote(c) for c in self.columns(model, fields) + extra_columns)
-        with self.connection.connection.cursor() as cursor:
-            with cursor.copy(f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN WITH (FORMAT csv)") as copy:
-                # In slices: the CSV of a million wide rows is a quarter of a gigabyte at once.
-                for part in frame.iter_slices(COPY_SLICE_ROWS):
-                    copy.write(part.write_csv(include_header=False, quote_style="non_numeric", null_value=""))
-        return len(frame)
+        sql = f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN WITH (FORMAT csv)"
+        # In slices: the CSV of a million wide rows is a quarter of a gigabyte at once.
+        pieces = [part.write_csv(include_header=False, quote_style="non_numeric", null_value="").encode()
+                  for part in frame.iter_slices(COPY_SLICE_ROWS)]
+        return PreparedInsert(self, model, fields, frame, sql, pieces)
 
     def vacuum(self, models_: Sequence[type[models.Model]]) -> bool:
         """`VACUUM (ANALYZE)` the tables of `models_` on PostgreSQL, outside a transaction; returns whether it ran.
@@ -236,6 +238,26 @@ class BulkWriter:
             row = cursor.fetchone()
             self._skip_triggers = bool(row and row[0])
         return self._skip_triggers
+
+
+class PreparedInsert:
+    """Rows of one table ready to go: the COPY statement and its CSV text on PostgreSQL; the frame itself on
+    SQLite, inserted at `run()` as `insert` does."""
+
+    def __init__(self, writer: BulkWriter, model, fields, frame, sql: str | None, pieces: list[bytes]):
+        self._writer, self._model, self._fields, self._frame = writer, model, fields, frame
+        self._sql, self._pieces = sql, pieces
+
+    def run(self) -> int:
+        """Insert the rows; returns how many."""
+        if len(self._frame) == 0:
+            return 0
+        if self._sql is None:
+            return self._writer.insert(self._model, self._fields, self._frame.iter_rows())
+        with self._writer.connection.connection.cursor() as cursor, cursor.copy(self._sql) as copy:
+            for piece in self._pieces:
+                copy.write(piece)
+        return len(self._frame)
 
 
 class _NoBar:

@@ -28,7 +28,7 @@ from guanxi.commerce.models import Order, OrderLine, Shipment, ShipmentStatus
 from guanxi.customers.identity import is_masked
 from guanxi.customers.models import Channel, Consent, Customer, CustomerTag, Identity, Lifecycle, Tag
 from guanxi.demo import tables
-from guanxi.demo.bulk import BulkWriter
+from guanxi.demo.bulk import BulkWriter, PreparedInsert
 from guanxi.imports import columnar, lookups, readers
 from guanxi.imports.buyer_keys import Key, buyer_keys
 from guanxi.imports.readers import OpenedFile, OrderRow, RowError, open_orders
@@ -124,12 +124,18 @@ class _NewBuyers:
             self.owners.append(customer_id)
 
     def write(self, writer: BulkWriter, *, workspace_id: int, now) -> None:
+        for insert in self.prepare(writer, workspace_id=workspace_id, now=now):
+            insert.run()
+
+    def prepare(self, writer: BulkWriter, *, workspace_id: int, now) -> list[PreparedInsert]:
+        """The COPYs of the customers and identities, made ready to run."""
+        prepared = []
         stamp = str(now) if writer.postgres else now  # str() of an aware datetime keeps its offset
         stamped = [pl.lit(workspace_id, pl.Int64).alias("workspace"), pl.lit(stamp).alias("created_at"),
                    pl.lit(stamp).alias("updated_at")]
         empty, null = pl.lit(""), pl.lit(None, pl.Int64)
         if self.ids:
-            writer.insert_frame(Customer, tables.CUSTOMER, pl.DataFrame({
+            prepared.append(writer.prepare_frame(Customer, tables.CUSTOMER, pl.DataFrame({
                 "id": pl.Series(self.ids, dtype=pl.Int64), "name": pl.Series(self.names, dtype=pl.String),
                 "name_key": pl.Series([name.lower() for name in self.names], dtype=pl.String),
                 "address": pl.Series(self.addresses, dtype=pl.String),
@@ -140,14 +146,15 @@ class _NewBuyers:
                 "address", empty.alias("company"), empty.alias("industry"), empty.alias("company_size"),
                 empty.alias("business_model"), "display_phone", pl.lit(Lifecycle.POTENTIAL.value).alias("lifecycle"),
                 null.alias("owner"), empty.alias("note"), null.alias("merged_into"),
-            ))
+            )))
         if self.values:
-            writer.insert_frame(Identity, tables.IDENTITY, pl.DataFrame({
+            prepared.append(writer.prepare_frame(Identity, tables.IDENTITY, pl.DataFrame({
                 "customer": pl.Series(self.owners, dtype=pl.Int64), "kind": pl.Series(self.kinds, dtype=pl.String),
                 "value": pl.Series(self.values, dtype=pl.String),
                 "tail": pl.Series([value[-4:] for value in self.values], dtype=pl.String),
                 "store": pl.Series(self.stores, dtype=pl.Int64),
-            }).select(*stamped, "customer", "kind", "value", "tail", "store"))
+            }).select(*stamped, "customer", "kind", "value", "tail", "store")))
+        return prepared
 
 
 class _Writes:
@@ -236,7 +243,9 @@ class _Engine:
             if model not in self.planned_rows:  # asked once, then after each ANALYZE: not a query per batch
                 self.planned_rows[model] = lookups.planned_rows(model)
         if any(rows and self.planned_rows[model] * 0.5 < rows for model, rows in self.unanalyzed.items()):
-            self.settle()
+            # The write in flight first (it holds the connection anyway); the batch not yet sent can wait: its
+            # rows are counted at the next ANALYZE, and sending it now would empty the pipeline for nothing.
+            self.writes.wait()
             for model in self.writer.analyze_if_grown(self.unanalyzed, fraction=0.5):
                 self.unanalyzed[model] = 0
                 del self.planned_rows[model]
@@ -465,18 +474,19 @@ class _Engine:
         for start in range(0, len(frame), CHUNK):
             customer_ids += self._customers(batch.keys[start:start + CHUNK], lambda i, start=start: _new_customer(
                 names[start + i], phones[start + i], addresses[start + i]), buyers)
-        self.unsent = functools.partial(self._write_batch, frame, buyers, order_ids, customer_ids)
+        # The COPY text is made here, while the write before runs: the writes thread then only feeds the server.
+        inserts = self._prepare_batch(frame, buyers, order_ids, customer_ids)
+        self.unsent = functools.partial(_run_all, inserts)
         self.result.rows += len(frame)
         self.result.orders_created += len(frame)
         self.unanalyzed[Order] += len(frame)
         self._bound_cache()
         return True
 
-    def _write_batch(self, frame: pl.DataFrame, buyers: _NewBuyers, order_ids: list[int],
-                     customer_ids: list[int]) -> None:
-        """A fast batch's rows, column for column as `chunk` writes them (runs on the writes thread: raw
-        connection only, no Django cursor)."""
-        buyers.write(self.writer, workspace_id=self.workspace.pk, now=self.now)
+    def _prepare_batch(self, frame: pl.DataFrame, buyers: _NewBuyers, order_ids: list[int],
+                       customer_ids: list[int]) -> list[PreparedInsert]:
+        """A fast batch's rows, column for column as `chunk` writes them, ready to run on the writes thread."""
+        inserts = buyers.prepare(self.writer, workspace_id=self.workspace.pk, now=self.now)
         ids = pl.Series(order_ids, dtype=pl.Int64)
         stamp = str(self.now) if self.writer.postgres else self.now  # str() of an aware datetime keeps its offset
         suffix = "+00" if self.writer.postgres else ""  # naive UTC text on SQLite, as writer_ts makes it
@@ -493,12 +503,19 @@ class _Engine:
             pl.lit(None, pl.String).alias("shipped_at"), pl.lit(None, pl.String).alias("completed_at"),
             ts("closed_at"), "receiver_name", "receiver_phone", "receiver_address", "buyer_message",
         )
-        self.writer.insert_frame(Order, tables.ORDER, orders)
+        inserts.append(self.writer.prepare_frame(Order, tables.ORDER, orders))
         shipments = frame.with_columns(order=ids).filter(pl.col("tracking") != "").select(
             *stamped, "order", "carrier", "tracking", pl.lit(ShipmentStatus.IN_TRANSIT.value).alias("status"),
             ts("paid_at"), pl.lit(None, pl.String).alias("delivered_at"),
         )
-        self.writer.insert_frame(Shipment, tables.SHIPMENT, shipments)
+        inserts.append(self.writer.prepare_frame(Shipment, tables.SHIPMENT, shipments))
+        return inserts
+
+
+def _run_all(inserts: list[PreparedInsert]) -> None:
+    """Run prepared inserts in order (on the writes thread: raw connection only, no Django cursor)."""
+    for insert in inserts:
+        insert.run()
 
 
 def _write_rejects(path: Path, rejects: list[RowError]) -> None:
