@@ -17,6 +17,7 @@ from django.db import connection as default_connection
 from django.db import models, transaction
 
 COPY_SLICE_ROWS = 100_000  # rows per CSV piece sent to COPY by `BulkWriter.insert_frame`
+SQLITE_BULK_CACHE_KIB = 256 * 1024  # SQLite's page cache during a bulk load (a cap: memory stays flat past it)
 
 
 class BulkWriter:
@@ -215,7 +216,7 @@ class BulkWriter:
         transaction.
         """
         nested = self.connection.in_atomic_block
-        with transaction.atomic(using=self.connection.alias):
+        with transaction.atomic(using=self.connection.alias), self._sqlite_cache():
             settings = []
             if self.postgres:
                 settings.append("synchronous_commit")
@@ -229,6 +230,24 @@ class BulkWriter:
                 with self.connection.cursor() as cursor:
                     for name in settings:
                         cursor.execute(f"SET LOCAL {name} TO DEFAULT")
+
+    @contextlib.contextmanager
+    def _sqlite_cache(self) -> Iterator[None]:
+        """On SQLite, a page cache of SQLITE_BULK_CACHE_KIB for the load, then the connection's own again. With
+        the default 2 MB every insert into an index larger than that reads its pages back from the file: a
+        million-order Taobao import took 112 s with it, 88 s with 64 MB and 77 s with 256 MB (2026-12-01)."""
+        if self.postgres:
+            yield
+            return
+        with self.connection.cursor() as cursor:
+            cursor.execute("PRAGMA cache_size")
+            before = cursor.fetchone()[0]
+            cursor.execute(f"PRAGMA cache_size = -{SQLITE_BULK_CACHE_KIB}")
+        try:
+            yield
+        finally:
+            with self.connection.cursor() as cursor:
+                cursor.execute(f"PRAGMA cache_size = {int(before)}")
 
     def _may_skip_triggers(self, cursor) -> bool:
         if self._skip_triggers is None:
