@@ -124,8 +124,7 @@ class _NewBuyers:
             self.owners.append(customer_id)
 
     def write(self, writer: BulkWriter, *, workspace_id: int, now) -> None:
-        for insert in self.prepare(writer, workspace_id=workspace_id, now=now):
-            insert.run()
+        _run_all(self.prepare(writer, workspace_id=workspace_id, now=now))
 
     def prepare(self, writer: BulkWriter, *, workspace_id: int, now) -> list[PreparedInsert]:
         """The COPYs of the customers and identities, made ready to run."""
@@ -161,8 +160,8 @@ class _Writes:
     """The COPYs of resolved batches, each sent from a thread while the main thread resolves the next batch.
 
     An import has one connection (one transaction), so the overlap is between Python and the server, not two
-    statements: psycopg waits for the server without the interpreter lock, and the COPY's own Polars work
-    releases it too. One job at a time, in order; a job's error comes out of the next `send` or `wait`. On SQLite
+    statements: psycopg waits for the server without the interpreter lock, and each job's COPY text is made
+    before it is sent (`BulkWriter.prepare_frame`), so the thread has nothing to do but feed the server. One job at a time, in order; a job's error comes out of the next `send` or `wait`. On SQLite
     (in-process, one writer) jobs run where they are sent."""
 
     def __init__(self, *, threaded: bool):
