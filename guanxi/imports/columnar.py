@@ -241,7 +241,9 @@ class _HourOffsets:
                           for h, start, after in zip(range(low, high + 1), starts, starts[1:])], dtype=pl.Int64)
 
     def _hours(self, hours: list[int]) -> pl.Series:
-        return pl.Series([self._CHANGES if self._at(h, 3599) != self._at(h, 0) else self._at(h, 0) for h in hours],
+        """These hours, each asked at its start and end (for a batch spanning more than MAX_HOURS)."""
+        starts = [self._at(h, 0) for h in hours]
+        return pl.Series([start if self._at(h, 3599) == start else self._CHANGES for h, start in zip(hours, starts)],
                          dtype=pl.Int64)
 
     def _at(self, hour: int, second: int) -> int:
