@@ -8,3 +8,5 @@ urlpatterns = [
     path("imports/", include("guanxi.imports.urls")),
     path("", include("guanxi.web.urls")),
 ]
+
+handler500 = "guanxi.web.views.server_error"

@@ -18,13 +18,15 @@ from django.http import HttpRequest
 from django.utils import timezone
 from ninja.security import HttpBearer
 
+from guanxi.database_busy import write_if_free
 from guanxi.workspaces import tenancy
 from guanxi.workspaces.models import ApiToken, Membership, Workspace
 from guanxi.workspaces.permissions import Perm, allowed, require
 from guanxi.workspaces.services import token_hash
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-# last_used_at is for people auditing tokens; writing it on every request would make each read a write.
+# last_used_at is for people auditing tokens; writing it on every request would make each read a write. It is
+# best-effort: while the database is busy it is left as it was (at most a minute or an import stale).
 LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
 
 
@@ -57,7 +59,9 @@ class BearerToken(HttpBearer):
             return None
         now = timezone.now()
         if api_token.last_used_at is None or now - api_token.last_used_at >= LAST_USED_RESOLUTION:
-            ApiToken.all_workspaces.filter(pk=api_token.pk).update(last_used_at=now)
+            # Skipped while an import holds the write lock: a read must not wait for (or fail on) bookkeeping.
+            write_if_free(lambda: ApiToken.all_workspaces.filter(pk=api_token.pk).update(last_used_at=now),
+                          what="the API token's last use")
 
         workspace = api_token.workspace
         # guanxi.api.urls restores both after the response, whatever happens here.

@@ -140,7 +140,29 @@ def install(api: "NinjaAPI") -> None:
         status = exc.status_code
         return respond(request, status, _CODES.get(status, "error"), str(exc))
 
+    install_busy_handler(api)
+
     @api.exception_handler(Exception)
     def unexpected(request, exc: Exception):
         logger.exception("API error on %s %s", request.method, request.path)
         return respond(request, 500, "server_error", _("Something went wrong on our side; it has been logged."))
+
+
+def install_busy_handler(api: "NinjaAPI") -> None:
+    """A write that could not get the database lock answers 503 with Retry-After: nothing changed, retry later."""
+    from django.db import OperationalError
+
+    from guanxi.database_busy import RETRY_AFTER_SECONDS, is_database_busy
+
+    @api.exception_handler(OperationalError)
+    def database_busy(request, exc: OperationalError):
+        if not is_database_busy(exc):
+            logger.exception("API error on %s %s", request.method, request.path)
+            return api.create_response(request, error_body(
+                "server_error", _("Something went wrong on our side; it has been logged.")), status=500)
+        logger.warning("database busy on %s %s: %s", request.method, request.path, exc)
+        response = api.create_response(request, error_body(
+            "busy", _("The database is busy with another change (an import?); nothing was saved. Try again in a "
+                      "few seconds.")), status=503)
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response

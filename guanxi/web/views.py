@@ -140,3 +140,20 @@ def set_language(request):
     response = HttpResponseRedirect(_safe_next(request, reverse("web:home")))
     _set_language_cookie(response, language)
     return response
+
+
+def server_error(request):
+    """handler500: 503 when the failure was a database too busy to write (raised outside a view, e.g. in a
+    middleware), else the 500 page, rendered with no request so that a broken database cannot break it too."""
+    import sys
+
+    from django.http import HttpResponseServerError
+    from django.template import loader
+
+    from guanxi.database_busy import is_database_busy
+    from guanxi.web.middleware import busy_response
+
+    exc = sys.exc_info()[1]
+    if exc is not None and is_database_busy(exc):
+        return busy_response(request)
+    return HttpResponseServerError(loader.get_template("500.html").render())
