@@ -2,8 +2,8 @@
 
 Every command parses its input, calls one service or selector, and prints. A refusal (unknown workspace or
 store, bad role or time zone, a database that does not answer) is one line on stderr and exit code 2.
-`guanxi serve` is Django's threaded development server with static files; production runs gunicorn on
-`guanxi.wsgi` behind a proxy that serves `collectstatic` output.
+`guanxi serve` is Django's threaded development server with static files; `guanxi serve --production` runs
+gunicorn with WhiteNoise and the job worker (guanxi.serving), behind a proxy that terminates HTTPS.
 """
 
 from __future__ import annotations
@@ -50,9 +50,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=DEFAULT_PORT)
     p.add_argument("--host", default="127.0.0.1")
 
-    p = sub.add_parser("serve", help="serve the web app and API (development server, static files included)")
+    p = sub.add_parser("serve", help="serve the web app and API (development server, or --production)")
     p.add_argument("--port", type=int, default=DEFAULT_PORT)
     p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--production", action="store_true",
+                   help="gunicorn, static files by WhiteNoise, and the job worker beside it (see README)")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="gunicorn worker processes with --production (default: 2 x cores + 1, at most 8)")
+    p.add_argument("--no-worker", action="store_true", help="with --production: do not start the job worker")
 
     sub.add_parser("worker", help="run the background job consumer (Huey)")
 
@@ -152,6 +157,14 @@ def _money(value) -> str:
 
 def _cmd_serve(args) -> int:
     from django.core.management import call_command
+
+    if getattr(args, "production", False):
+        from guanxi.serving import default_workers, serve_production
+
+        workers = args.workers if args.workers is not None else default_workers()
+        if workers < 1:
+            raise CliError(f"--workers must be at least 1, not {workers}")
+        return serve_production(host=args.host, port=args.port, workers=workers, job_worker=not args.no_worker)
 
     # --insecure serves static files with DEBUG off; --noreload keeps one process (Ctrl-C stops it).
     call_command("runserver", f"{args.host}:{args.port}", "--noreload", "--insecure")

@@ -1,6 +1,5 @@
 """Every page of the web UI, in the `web` namespace. The paths are fixed: benchmarks and bookmarks use them."""
 
-from django.contrib.staticfiles.views import serve as serve_static
 from django.urls import path, re_path
 
 from guanxi.activities import views as activities
@@ -49,5 +48,5 @@ urlpatterns = [
     path("settings/fields/<int:field_id>/delete/", workspaces.custom_field_delete, name="custom_field_delete"),
     # The app serves its own CSS/JS (no CDN, no separate web server needed); `insecure` lets it do so with
     # DEBUG off. Files are found in the apps' static folders, so no collectstatic step is needed either.
-    re_path(r"^static/(?P<path>.*)$", serve_static, {"insecure": True}, name="static"),
+    re_path(r"^static/(?P<path>.*)$", views.static_file, name="static"),
 ]
