@@ -263,3 +263,21 @@ def test_a_base_url_that_is_not_one_is_refused(tmp_path):
     done = guanxi(production_env(tmp_path, GUANXI_BASE_URL="crm.example.com"), "manage", "check")
     assert done.returncode != 0
     assert "GUANXI_BASE_URL must look like https://crm.example.com" in done.stderr
+
+
+@pytest.mark.parametrize("trusted, expected", [(True, "198.51.100.9"), (False, "127.0.0.1")])
+def test_the_client_address_is_the_proxys_last_forwarded_for_entry_only_when_trusted(trusted, expected):
+    from django.test import RequestFactory, override_settings
+
+    from guanxi.web.middleware import ForwardedForMiddleware
+
+    seen = {}
+
+    def view(request):
+        seen["address"] = request.META["REMOTE_ADDR"]
+
+    # The first entry is whatever the client claimed; the last is the one the proxy saw.
+    request = RequestFactory().get("/", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="10.9.9.9, 198.51.100.9")
+    with override_settings(TRUST_PROXY=trusted):
+        ForwardedForMiddleware(view)(request)
+    assert seen["address"] == expected
