@@ -158,6 +158,9 @@ def _money(value) -> str:
 def _cmd_serve(args) -> int:
     from django.core.management import call_command
 
+    if not getattr(args, "production", False) and (getattr(args, "workers", None) is not None
+                                                   or getattr(args, "no_worker", False)):
+        raise CliError("--workers and --no-worker go with --production (the development server has neither)")
     if getattr(args, "production", False):
         from guanxi.serving import default_workers, serve_production
 

@@ -281,3 +281,14 @@ def test_the_client_address_is_the_proxys_last_forwarded_for_entry_only_when_tru
     with override_settings(TRUST_PROXY=trusted):
         ForwardedForMiddleware(view)(request)
     assert seen["address"] == expected
+
+
+@pytest.mark.parametrize("args, message", [
+    (["serve", "--production", "--workers", "0"], "--workers must be at least 1, not 0"),
+    (["serve", "--workers", "3"], "--workers and --no-worker go with --production"),
+])
+def test_serve_refuses_worker_options_that_make_no_sense_in_one_line(tmp_path, args, message):
+    done = guanxi(production_env(tmp_path), *args)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1].startswith(f"guanxi: error: {message}")
+    assert "Traceback" not in done.stderr
