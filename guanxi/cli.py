@@ -20,6 +20,7 @@ from guanxi.insight.cli import add_analytics_parser, cmd_analytics
 from guanxi.segments.cli import add_segments_parser, cmd_segments
 
 DEFAULT_PORT = 8000
+NO_WORKER_HELP = "do not run background jobs in this process (run `guanxi worker` separately)"
 
 
 class CliError(Exception):
@@ -49,12 +50,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--orders", type=int, default=10000, help="generated Taobao-style orders (default 10000)")
     p.add_argument("--port", type=int, default=DEFAULT_PORT)
     p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--no-worker", action="store_true", help=NO_WORKER_HELP)
 
     p = sub.add_parser("serve", help="serve the web app and API (development server, static files included)")
     p.add_argument("--port", type=int, default=DEFAULT_PORT)
     p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--no-worker", action="store_true", help=NO_WORKER_HELP)
 
-    sub.add_parser("worker", help="run the background job consumer (Huey)")
+    p = sub.add_parser("worker", help="run the background job consumer (Huey) until Ctrl-C")
+    p.add_argument("--workers", type=int, default=1, help="jobs run at the same time (threads; default 1)")
 
     p = sub.add_parser("workspace", help="manage workspaces")
     wsub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -153,8 +157,11 @@ def _money(value) -> str:
 def _cmd_serve(args) -> int:
     from django.core.management import call_command
 
+    from guanxi.imports.consumer import serving_jobs
+
     # --insecure serves static files with DEBUG off; --noreload keeps one process (Ctrl-C stops it).
-    call_command("runserver", f"{args.host}:{args.port}", "--noreload", "--insecure")
+    with serving_jobs(enabled=not args.no_worker):
+        call_command("runserver", f"{args.host}:{args.port}", "--noreload", "--insecure")
     return 0
 
 
@@ -178,9 +185,9 @@ def _cmd_demo(args) -> int:
 
 
 def _cmd_worker(args) -> int:
-    from django.core.management import call_command
+    from guanxi.imports.consumer import run_consumer
 
-    call_command("run_huey")
+    run_consumer(workers=max(args.workers, 1))
     return 0
 
 
