@@ -142,18 +142,17 @@ def run_consumer(*, workers: int = 1) -> None:
 
 @contextlib.contextmanager
 def serving_jobs(*, enabled: bool = True):
-    """Run the consumer beside whatever the block serves, and stop it when the block ends — on Ctrl-C, and on
-    SIGTERM too (turned into SystemExit so the block unwinds instead of the process vanishing mid-job)."""
-    if not enabled:
-        yield None
-        return
+    """Run the consumer beside whatever the block serves (unless not `enabled`), and stop it when the block ends —
+    on Ctrl-C, and on SIGTERM too (turned into SystemExit, so the block unwinds and the process exits 0 instead of
+    vanishing mid-job)."""
     import signal
     import sys
 
-    handle = start_consumer_thread()
+    handle = start_consumer_thread() if enabled else None
     previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         yield handle
     finally:
-        handle.stop()
+        if handle is not None:
+            handle.stop()
         signal.signal(signal.SIGTERM, previous)

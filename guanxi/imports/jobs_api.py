@@ -6,6 +6,7 @@ existed. Thin: check the role, call guanxi.imports.jobs, answer.
 """
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 from ninja import File, Form, Router, Schema, Status, UploadedFile
 
 from guanxi.api.errors import ErrorOut
@@ -45,7 +46,8 @@ class ImportStatus(Schema):
 
 def _importer(request) -> None:
     if not may_import(request.auth.role):
-        raise PermissionDenied(f"The role {request.auth.role!r} may not import; owners and sales may.")
+        raise PermissionDenied(_("The role “%(role)s” may not import; owners and sales may.")
+                               % {"role": request.auth.role})
 
 
 @router.post("", response={202: ImportQueued, **ERRORS}, summary="Import an order export")
