@@ -19,7 +19,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from huey.contrib.djhuey import HUEY
 
-from guanxi.commerce.models import Order
+from guanxi.commerce.models import PAID_STATUSES, Order
 from guanxi.imports.consumer import consumer_alive, consumer_beat, start_consumer_thread
 from guanxi.imports.models import ImportJob
 from guanxi.workspaces.models import Platform, Role
@@ -235,3 +235,31 @@ def _try(call):
         return call()
     except OSError:
         return None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_when_guanxi_import_orders_returns_segment_counts_and_facts_include_the_import(workspace, store, empty_queue,
+                                                                                       capsys):
+    from decimal import Decimal
+
+    from django.db.models import Sum
+
+    from guanxi.cli import main
+    from guanxi.customers.models import Customer
+    from guanxi.segments.models import CustomerFacts
+    from guanxi.segments.services import segment_create
+
+    buyers = segment_create(name="买过的客户", rules={"all": [{"field": "orders_count", "op": ">=", "value": 1}]})
+    assert buyers.member_count == 0
+    code = main(["import", "orders", str(TAOBAO), "--items", str(ITEMS), "--store", store.name,
+                 "--workspace", workspace.slug, "--json"])
+    assert code == 0, capsys.readouterr().err
+    customers = Customer.objects.filter(orders__isnull=False).distinct().count()
+    buyers.refresh_from_db()
+    assert buyers.member_count == customers > 0
+    assert CustomerFacts.objects.filter(orders_count__gt=0).count() == customers
+    paid = Order.objects.filter(status__in=PAID_STATUSES)
+    one = paid.values("customer").annotate(total=Sum("paid_amount")).order_by("-total").first()
+    facts = CustomerFacts.objects.get(customer_id=one["customer"])
+    assert facts.total_paid == Decimal(one["total"]).quantize(Decimal("0.01"))
+    assert HUEY.pending_count() == 1  # the scores (CLV, churn) are left to the consumer: one refresh queued

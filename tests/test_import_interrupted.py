@@ -32,12 +32,13 @@ def child_env(tmp_path):
     import psycopg
 
     name = f"guanxi_jobs_kill_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(url, autocommit=True) as admin:
+    server = url.rsplit("/", 1)[0]
+    with psycopg.connect(server + "/postgres", autocommit=True) as admin:
         admin.execute(f"CREATE DATABASE {name}")
     try:
-        yield {**env, "GUANXI_DATABASE_URL": url.rsplit("/", 1)[0] + "/" + name}
+        yield {**env, "GUANXI_DATABASE_URL": f"{server}/{name}"}
     finally:
-        with psycopg.connect(url, autocommit=True) as admin:
+        with psycopg.connect(server + "/postgres", autocommit=True) as admin:
             admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 

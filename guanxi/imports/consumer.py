@@ -107,11 +107,20 @@ class ConsumerHandle:
         logger.info("job consumer stopped")
 
 
+def _close_connections() -> None:
+    from django.db import connections
+
+    connections.close_all()
+
+
 def _consumer(workers: int) -> _GuestConsumer:
     from django.conf import settings
     from django.utils.module_loading import autodiscover_modules
 
     autodiscover_modules("tasks")  # every app's tasks.py, as `run_huey` does
+    # Runs in each worker thread as it ends: its database connections would otherwise stay open until the process
+    # exits (PostgreSQL keeps them CONN_MAX_AGE), holding a server slot after the consumer stopped.
+    _huey().on_shutdown("guanxi-close-connections")(_close_connections)
     options = dict(settings.HUEY.get("consumer", {})) if isinstance(settings.HUEY, dict) else {}
     options.update(workers=workers, worker_type="thread", shutdown_timeout=SHUTDOWN_SECONDS)
     return _GuestConsumer(_huey(), **options)
