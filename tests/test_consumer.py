@@ -263,3 +263,20 @@ def test_when_guanxi_import_orders_returns_segment_counts_and_facts_include_the_
     facts = CustomerFacts.objects.get(customer_id=one["customer"])
     assert facts.total_paid == Decimal(one["total"]).quantize(Decimal("0.01"))
     assert HUEY.pending_count() == 1  # the scores (CLV, churn) are left to the consumer: one refresh queued
+
+
+@pytest.mark.django_db
+def test_the_insight_page_says_when_the_scores_were_last_computed(workspace, store, staff):
+    import zoneinfo
+
+    from guanxi.imports.services import orders_import
+    from guanxi.insight.models import AnalyticsRun
+    from guanxi.insight.services import insight_refresh
+
+    orders_import(workspace=workspace, store=store, path=TAOBAO, items_path=ITEMS)
+    insight_refresh()
+    run = AnalyticsRun.objects.filter(status=AnalyticsRun.Status.SUCCEEDED).get()
+    at = run.finished_at.astimezone(zoneinfo.ZoneInfo(workspace.time_zone)).strftime("%Y-%m-%d %H:%M")
+    page = staff.get("/insight/").content.decode()
+    assert f"Last computed {at}." in page
+    assert f"最近计算于 {at}。" in staff.get("/insight/", headers={"Accept-Language": "zh-hans"}).content.decode()
