@@ -13,6 +13,7 @@ from guanxi.commerce.api import router as orders
 from guanxi.customers.api import router as customers
 from guanxi.customers.merge_api import router as customer_merges
 from guanxi.imports.api import router as webhooks
+from guanxi.imports.jobs_api import router as imports
 from guanxi.segments.api import router as segments
 from guanxi.workspaces.api import router as workspace
 
@@ -57,3 +58,4 @@ api.add_router("/tasks", tasks)
 api.add_router("/opportunities", opportunities)
 api.add_router("/segments", segments)
 api.add_router("/webhooks", webhooks)
+api.add_router("/imports", imports)
