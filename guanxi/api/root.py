@@ -9,6 +9,7 @@ from ninja import NinjaAPI, Swagger
 from guanxi.activities.api import interactions, opportunities, tasks
 from guanxi.api import errors
 from guanxi.api.auth import BearerToken
+from guanxi.api.input_limits import GuanxiParser
 from guanxi.commerce.api import router as orders
 from guanxi.customers.api import router as customers
 from guanxi.customers.merge_api import router as customer_merges
@@ -43,6 +44,7 @@ api = GuanxiAPI(
     description=DESCRIPTION,
     urls_namespace="api",
     auth=BearerToken(),
+    parser=GuanxiParser(),
     # validatorUrl: Swagger UI would otherwise send the schema to validator.swagger.io for a badge.
     docs=Swagger(settings={"validatorUrl": None, "persistAuthorization": True}),
 )
