@@ -4,7 +4,7 @@ client sent to a wrong or trailing-slash path must hear "no such route", not see
 
 import functools
 
-from django.http import HttpResponseNotAllowed, JsonResponse
+from django.http import Http404, HttpResponseNotAllowed, JsonResponse
 from django.urls import URLPattern, path, re_path
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -17,7 +17,7 @@ from guanxi.workspaces import tenancy
 
 
 def _api_view(view):
-    @functools.wraps(view)  # keeps csrf_exempt: API requests carry a token, not a session cookie
+    @functools.wraps(view)
     def wrapped(request, *args, **kwargs):
         # Ids come as {int:…} path converters, which take any number of digits; none beyond 64 bits is an id.
         if problems := {name: [p] for name, value in kwargs.items() if (p := value_problem(value))}:
@@ -28,6 +28,8 @@ def _api_view(view):
         reset = tenancy.activate(None)
         try:
             response = view(request, *args, **kwargs)
+        except Http404:  # ninja's own views outside its error handling (the /api/v1/ root)
+            response = unknown_route(request)
         finally:
             tenancy.deactivate(reset)
             timezone.deactivate()
@@ -37,11 +39,13 @@ def _api_view(view):
             response["Allow"] = allow
         return response
 
-    return wrapped
+    # Every route authenticates by token, never by session cookie, so the CSRF check has nothing to protect; ninja's
+    # own views are exempt already, and its root view (/api/v1/) must answer a POST with JSON too.
+    return csrf_exempt(wrapped)
 
 
 @csrf_exempt
-def _unknown(request, path=""):
+def unknown_route(request, path=""):
     return error_json(404, _("No API route at %(path)s.") % {"path": request.path})
 
 
@@ -57,5 +61,5 @@ def _wrapped(urls):
 urlpatterns = [
     path("", _wrapped(api.urls)),
     # Any character, newlines included (a path ending in %0A is a path too, and must not fall through to the web UI).
-    re_path(r"^(?P<path>(?s:.*))\Z", _unknown),
+    re_path(r"^(?P<path>[\s\S]*)\Z", unknown_route),
 ]
