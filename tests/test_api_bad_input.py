@@ -73,6 +73,12 @@ def test_nul_in_a_body_is_refused_naming_the_field(api, body, field):
     assert snapshot() == before
 
 
+def test_the_refusal_speaks_the_clients_language(api):
+    response = api.post("/customers", {"name": "林\x00伟"}, headers={"Accept-Language": "zh-hans"})
+    assert_refused(response, 422, "name")
+    assert "不能包含 NUL 字符" in response.json()["error"]["fields"]["name"][0]
+
+
 def test_nul_in_a_patch_changes_nothing(api, customer):
     assert_refused(api.patch(f"/customers/{customer.pk}", {"name": "x\x00", "tags": ["new"]}), 422, "name")
     customer.refresh_from_db()
@@ -166,6 +172,14 @@ def test_dates_at_the_edge_in_other_bodies_are_422s(api, customer):
                    422, "due_on")
     assert_refused(api.post("/segments/preview", {"rules": {"all": []}, "as_of": "0001-01-01"}), 422, "as_of")
     assert_refused(api.patch(f"/customers/{customer.pk}", {"birthday": "0001-01-01"}), 422, "birthday")
+
+
+@pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01"])
+def test_a_date_at_the_calendars_edge_in_a_segment_rule_is_refused_with_its_rule_path(api, day):
+    rules = {"all": [{"field": "first_order_at", "op": "<=", "value": day}]}
+    response = api.post("/segments/preview", {"rules": rules})
+    assert response.status_code == 400, response.content
+    assert "9998" in response.json()["error"]["fields"]["all[0].value"][0]
 
 
 def test_a_quantity_beyond_the_column_is_a_400_and_nothing_is_saved(api, order_body):
