@@ -670,15 +670,38 @@ def orders_import(*, workspace: Workspace, store: Store, path: str | Path, items
 
 
 def shopify_payload_row(payload: dict, *, tz: zoneinfo.ZoneInfo) -> OrderRow:
-    """An OrderRow from a Shopify order webhook body (orders/create, orders/updated); RowError if unreadable."""
+    """An OrderRow from a Shopify order webhook body (orders/create, orders/updated); RowError if unreadable.
+
+    A value no column can hold (NUL or a lone surrogate in text, a quantity beyond the quantity column, an amount
+    beyond the money columns' 14 digits) is a RowError naming it (e.g. line_items[0].quantity): the view answers
+    422, which tells Shopify not to send the same body again, instead of a 500 it would retry for days."""
     from decimal import Decimal
 
+    from guanxi.api.input_limits import MAX_INT32, json_problems
+    from guanxi.commerce.models import MONEY
     from guanxi.imports.readers import (MONEY_STATUSES, SHOPIFY_MONEY, SHOPIFY_NO_MONEY, CellError, LineRow,
                                         parse_datetime, parse_int, parse_money)
 
     def fail(column: str, message: str):
         return RowError(path="shopify webhook", line=1, column=column, message=message)
 
+    money_limit = Decimal(10) ** (MONEY["max_digits"] - MONEY["decimal_places"])
+
+    def money(column: str, value) -> Decimal:
+        amount = parse_money(str(value or "0"))
+        if abs(amount) >= money_limit:
+            raise fail(column, f"the amount {value} is beyond what an amount column holds (< {money_limit})")
+        return amount
+
+    def quantity(column: str, value) -> int:
+        number = parse_int(str(value or 1))
+        if not 0 <= number <= MAX_INT32:
+            raise fail(column, f"the quantity {value} is beyond what the quantity column holds (0 to {MAX_INT32})")
+        return number
+
+    if problems := json_problems(payload, max_items=None):  # an order may have any number of lines
+        column, messages = next(iter(problems.items()))
+        raise fail(column, messages[0])
     try:
         number = str(payload.get("name") or "").strip()
         if not number:
@@ -690,10 +713,13 @@ def shopify_payload_row(payload: dict, *, tz: zoneinfo.ZoneInfo) -> OrderRow:
         cancelled = parse_datetime(str(payload.get("cancelled_at") or ""), tz)
         if cancelled and status not in SHOPIFY_MONEY.values():
             status = "closed"
-        total = parse_money(str(payload.get("total_price") or "0"))
-        refunded = sum((parse_money(str(t.get("amount") or "0")) for refund in payload.get("refunds") or []
-                        for t in refund.get("transactions") or [] if t.get("kind", "refund") == "refund"),
+        total = money("total_price", payload.get("total_price"))
+        refunded = sum((money(f"refunds[{r}].transactions[{i}].amount", t.get("amount"))
+                        for r, refund in enumerate(payload.get("refunds") or [])
+                        for i, t in enumerate(refund.get("transactions") or []) if t.get("kind", "refund") == "refund"),
                        Decimal("0"))
+        if refunded >= money_limit:
+            raise fail("refunds", f"the refunds add up to more than an amount column holds (< {money_limit})")
         billing = payload.get("billing_address") or {}
         customer = payload.get("customer") or {}
         name = billing.get("name") or " ".join(p for p in (customer.get("first_name"), customer.get("last_name")) if p)
@@ -702,16 +728,17 @@ def shopify_payload_row(payload: dict, *, tz: zoneinfo.ZoneInfo) -> OrderRow:
             placed_at=parse_datetime(str(payload.get("created_at") or ""), tz, required=True),
             paid_at=parse_datetime(str(payload.get("processed_at") or ""), tz) if status in MONEY_STATUSES else None,
             closed_at=cancelled, paid_amount=total if status in MONEY_STATUSES else Decimal("0"),
-            goods_amount=parse_money(str(payload.get("subtotal_price") or "0")),
-            discount_amount=parse_money(str(payload.get("total_discounts") or "0")),
+            goods_amount=money("subtotal_price", payload.get("subtotal_price")),
+            discount_amount=money("total_discounts", payload.get("total_discounts")),
             refunded_amount=refunded, email=str(payload.get("email") or ""),
             phone=str(billing.get("phone") or payload.get("phone") or customer.get("phone") or ""),
             name=str(name or ""), member_kind="billing_name",
             accepts_marketing=payload.get("buyer_accepts_marketing"), buyer_message=str(payload.get("note") or ""),
             lines=[LineRow(title=str(item.get("title") or item.get("name") or "")[:300],
-                           sku=str(item.get("sku") or "")[:100], quantity=parse_int(str(item.get("quantity") or 1)),
-                           unit_price=parse_money(str(item.get("price") or "0")))
-                   for item in payload.get("line_items") or []],
+                           sku=str(item.get("sku") or "")[:100],
+                           quantity=quantity(f"line_items[{i}].quantity", item.get("quantity")),
+                           unit_price=money(f"line_items[{i}].price", item.get("price")))
+                   for i, item in enumerate(payload.get("line_items") or [])],
         )
     except CellError as exc:
         raise fail("", str(exc)) from None
