@@ -2,7 +2,8 @@
 
 Every command parses its input, calls one service or selector, and prints. A refusal (unknown workspace or
 store, bad role or time zone, a database that does not answer) is one line on stderr and exit code 2.
-`guanxi serve` is Django's threaded development server with static files; production runs gunicorn on
+`guanxi serve` is Django's threaded development server with static files and, unless --no-worker, the Huey job
+consumer in the same process (guanxi.imports.consumer); production runs gunicorn on
 `guanxi.wsgi` behind a proxy that serves `collectstatic` output.
 """
 
