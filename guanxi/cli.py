@@ -2,8 +2,9 @@
 
 Every command parses its input, calls one service or selector, and prints. A refusal (unknown workspace or
 store, bad role or time zone, a database that does not answer) is one line on stderr and exit code 2.
-`guanxi serve` is Django's threaded development server with static files; `guanxi serve --production` runs
-gunicorn with WhiteNoise and the job worker (guanxi.serving), behind a proxy that terminates HTTPS.
+`guanxi serve` is Django's threaded development server with static files and, unless --no-worker, the Huey job
+consumer in the same process (guanxi.imports.consumer); `guanxi serve --production` runs gunicorn with WhiteNoise
+and `guanxi worker` beside it (guanxi.serving), behind a proxy that terminates HTTPS.
 """
 
 from __future__ import annotations

@@ -80,13 +80,11 @@ def retry(job_id: str) -> None:
     from django.db import transaction
 
     from guanxi.imports.consumer import start_consumer_thread
-    from guanxi.imports.jobs import import_job_retry
+    from guanxi.imports.jobs import import_job_check, import_job_retry
     from guanxi.workspaces import tenancy
 
     job = _job(job_id)
     with tenancy.active(job.workspace), transaction.atomic():
-        from guanxi.imports.jobs import import_job_check
-
         import_job_retry(job=import_job_check(job))
     handle = start_consumer_thread()
     try:

@@ -20,7 +20,7 @@ from django.test import Client
 from huey.contrib.djhuey import HUEY
 
 from guanxi.commerce.models import PAID_STATUSES, Order
-from guanxi.imports.consumer import consumer_alive, consumer_beat, start_consumer_thread
+from guanxi.imports.consumer import HEARTBEAT_KEY, consumer_alive, consumer_beat, start_consumer_thread
 from guanxi.imports.models import ImportJob
 from guanxi.workspaces.models import Platform, Role
 from guanxi.workspaces.services import api_token_create, store_create
@@ -107,6 +107,9 @@ def test_a_queued_job_page_says_when_no_worker_is_running_and_names_the_command(
     HUEY.storage.flush_all()
     zh = staff.get(f"/imports/jobs/{job.pk}/", headers={"Accept-Language": "zh-hans"}).content.decode()
     assert "没有正在运行的后台任务进程" in zh and "guanxi worker" in zh
+
+    HUEY.put(HEARTBEAT_KEY, {"at": time.time() - 30, "host": "gone", "pid": 1})  # stopped beating 30 s ago
+    assert "data-no-consumer" in staff.get(f"/imports/jobs/{job.pk}/").content.decode()
 
 
 def _environment(home: Path, **extra) -> dict:

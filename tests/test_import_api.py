@@ -226,3 +226,29 @@ def _page(workspace, job) -> str:
     client = Client()
     client.force_login(user)
     return client.get(f"/imports/jobs/{job.pk}/").content.decode()
+
+
+def test_the_retry_button_on_the_job_page_queues_an_interrupted_job(workspace, store, make_member, member_password,
+                                                                      immediate_jobs, django_capture_on_commit_callbacks):
+    job = import_job_create(store=store, upload=_upload(TAOBAO))
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.INTERRUPTED, attempts=1)
+    marketing, sales = Client(), Client()
+    marketing.login(username=make_member(workspace, Role.MARKETING).username, password=member_password)
+    sales.login(username=make_member(workspace, Role.SALES).username, password=member_password)
+    assert marketing.post(f"/imports/jobs/{job.pk}/retry/").status_code == 403
+    assert marketing.get("/imports/").status_code == 403
+    assert ImportJob.objects.get(pk=job.pk).status == ImportJob.Status.INTERRUPTED
+    assert "已中断" in sales.get("/imports/", headers={"Accept-Language": "zh-hans"}).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sales.post(f"/imports/jobs/{job.pk}/retry/").status_code == 302
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.DONE and job.result["orders_created"] == Order.objects.count() > 0
+
+
+def test_the_schema_documents_the_import_routes_refusals():
+    paths = Client().get("/api/v1/openapi.json").json()["paths"]
+    for route in IMPORT_ROUTES:
+        codes = set(paths[f"/api/v1{route.path}"][route.method.lower()]["responses"])
+        assert {"401", "403", "404"} <= codes, route
+    upload = paths["/api/v1/imports"]["post"]["requestBody"]["content"]
+    assert set(upload["multipart/form-data"]["schema"]["properties"]) >= {"file", "items", "store_id", "format"}
