@@ -29,13 +29,14 @@ from guanxi.customers.identity import is_masked
 from guanxi.customers.models import Channel, Consent, Customer, CustomerTag, Identity, Lifecycle, Tag
 from guanxi.demo import tables
 from guanxi.demo.bulk import BulkWriter, PreparedInsert
-from guanxi.imports import columnar, lookups, readers
+from guanxi.imports import addresses, columnar, lookups, readers
 from guanxi.imports.buyer_keys import Key, buyer_keys
 from guanxi.imports.readers import OpenedFile, OrderRow, RowError, open_orders
 from guanxi.insight.tasks import refresh_after_import
 from guanxi.workspaces.models import Store, Workspace
 
 CHUNK = 2000  # orders whose buyers are resolved together (the fast path resolves its batches in these too)
+ADDRESS_IDS = 5000  # customers per statement of `_Engine.assign_addresses` (SQLite binds at most 32,766 values)
 KNOWN_KEYS = 500_000  # identity keys cached between chunks; past this the cache starts again from the database
 assert columnar.BATCH_LINES % CHUNK == 0  # so a fast batch splits into the chunks the exact path would make
 COMPARED = ("status", "paid_amount", "refunded_amount", "paid_at", "closed_at")
@@ -52,13 +53,15 @@ class ImportResult:
     customers_created: int = 0
     customers_matched: int = 0
     errors: list[dict] = dataclasses.field(default_factory=list)
+    # {"line", "column", "message"}: cells read by a rule, not as written (local times in a DST gap or fold).
+    warnings: list[dict] = dataclasses.field(default_factory=list)
     rejects_path: str = ""
     dry_run: bool = False
 
     def as_json(self) -> dict:
         return {key: getattr(self, key) for key in (
             "format", "rows", "orders_created", "orders_updated", "orders_unchanged", "customers_created",
-            "customers_matched", "errors")}
+            "customers_matched", "errors", "warnings")}
 
 
 class ImportFailed(Exception):
@@ -82,11 +85,19 @@ def _keys(row: OrderRow, store: Store) -> list[Key]:
                       member_kind=row.member_kind, name=row.name, number=row.number, store_id=store.pk)
 
 
-def _new_customer(name: str, phone: str, address: str) -> tuple[str, str, str]:
-    """A new customer's (name, display phone, address) from the order that introduced them: a masked phone is
-    kept for display, an unmasked one only as an identity."""
+ADDRESS_FIELDS = ("country", "province", "city", "district", "postcode")  # on Order and Customer alike
+
+
+def _new_customer(name: str, phone: str, address: str, parts: tuple[str, ...] = ("", "", "", "", "")) -> tuple:
+    """A new customer's (name, display phone, address, *ADDRESS_FIELDS) from the order that introduced them: a
+    masked phone is kept for display, an unmasked one only as an identity. (`_addresses_to_customers` gives
+    them their latest order's address at the end of the import.)"""
     masked = phone if phone and is_masked(phone) else ""
-    return name[:200], masked[:32], address[:300]
+    return name[:200], masked[:32], address[:300], *parts
+
+
+def _row_address(row: OrderRow) -> tuple[str, ...]:
+    return row.country, row.province, row.city, row.district, row.postal_code
 
 
 def _orders_by_number(store: Store, numbers: list[str]):
@@ -104,17 +115,20 @@ class _NewBuyers:
         self.names: list[str] = []
         self.phones: list[str] = []
         self.addresses: list[str] = []
+        self.parts: list[list[str]] = [[] for _ in ADDRESS_FIELDS]
         self.owners: list[int] = []
         self.kinds: list[str] = []
         self.values: list[str] = []
         self.stores: list[int | None] = []
 
-    def customers(self, ids: list[int], buyers: list[tuple[str, str, str]]) -> None:
+    def customers(self, ids: list[int], buyers: list[tuple]) -> None:
         self.ids += ids
-        for name, masked, address in buyers:
+        for name, masked, address, *parts in buyers:
             self.names.append(name)
             self.phones.append(masked)
             self.addresses.append(address)
+            for column, part in zip(self.parts, parts):
+                column.append(part)
 
     def identities(self, rows: list[tuple[Key, int]]) -> None:
         for (kind, value, store_id), customer_id in rows:
@@ -134,17 +148,18 @@ class _NewBuyers:
                    pl.lit(stamp).alias("updated_at")]
         empty, null = pl.lit(""), pl.lit(None, pl.Int64)
         if self.ids:
-            prepared.append(writer.prepare_frame(Customer, tables.CUSTOMER, pl.DataFrame({
+            prepared.append(writer.prepare_frame(Customer, tables.CUSTOMER_IMPORTED, pl.DataFrame({
                 "id": pl.Series(self.ids, dtype=pl.Int64), "name": pl.Series(self.names, dtype=pl.String),
                 "name_key": pl.Series([name.lower() for name in self.names], dtype=pl.String),
                 "address": pl.Series(self.addresses, dtype=pl.String),
                 "display_phone": pl.Series(self.phones, dtype=pl.String),
+                **{name: pl.Series(column, dtype=pl.String) for name, column in zip(ADDRESS_FIELDS, self.parts)},
             }).select(
                 "id", *stamped, "name", "name_key", empty.alias("gender"), pl.lit(None, pl.String).alias("birthday"),
-                pl.lit("CN").alias("country"), empty.alias("province"), empty.alias("city"), empty.alias("district"),
+                "country", "province", "city", "district",
                 "address", empty.alias("company"), empty.alias("industry"), empty.alias("company_size"),
                 empty.alias("business_model"), "display_phone", pl.lit(Lifecycle.POTENTIAL.value).alias("lifecycle"),
-                null.alias("owner"), empty.alias("note"), null.alias("merged_into"),
+                null.alias("owner"), empty.alias("note"), null.alias("merged_into"), "postcode",
             )))
         if self.values:
             prepared.append(writer.prepare_frame(Identity, tables.IDENTITY, pl.DataFrame({
@@ -200,6 +215,7 @@ class _Engine:
         self.now = self.writer_ts(timezone.now())
         self.seen_customers: set[int] = set()
         self.new_customers: set[int] = set()
+        self.refilled_customers: set[int] = set()  # owners of existing orders whose empty address a row filled
         self.number_spans: lookups.OrderNumberSpans | None = None  # made at the first fast batch
         self.unanalyzed: dict[type, int] = {Order: 0, Identity: 0}  # rows written since the last ANALYZE
         self.planned_rows: dict[type, float] = {}  # the planner's row count of each as of its last ANALYZE
@@ -386,14 +402,14 @@ class _Engine:
         self._lookup({key for keys in row_keys for key in keys})
         buyers = _NewBuyers()
         customer_ids = self._customers(row_keys, lambda i: _new_customer(
-            rows[i].name, rows[i].phone, rows[i].receiver_address), buyers)
+            rows[i].name, rows[i].phone, rows[i].receiver_address, _row_address(rows[i])), buyers)
         buyers.write(self.writer, workspace_id=self.workspace.pk, now=self.now)
         self._bound_cache()
         self._consents(rows, customer_ids)
         self._tags(rows, customer_ids)
         existing = {order.number: order for order in
                     _orders_by_number(self.store, list(latest))}
-        new_orders, changed, notes = [], [], []
+        new_orders, changed, notes, refilled = [], [], [], []
         now = timezone.now()
         ts = self.writer_ts
         for row, customer_id in zip(rows, customer_ids):
@@ -403,6 +419,12 @@ class _Engine:
             if order is None:
                 new_orders.append((row, customer_id))
                 continue
+            if any(_row_address(row)) and not any(getattr(order, field) for field in ADDRESS_FIELDS):
+                # Imported before orders kept their address: a re-import completes it, as no change of the order.
+                for field, value in zip(ADDRESS_FIELDS, _row_address(row)):
+                    setattr(order, field, value)
+                refilled.append(order)
+                self.refilled_customers.add(order.customer_id)
             diffs = [(field, getattr(order, field), value) for field, value in values.items()
                      if getattr(order, field) != value]
             if not diffs:
@@ -426,7 +448,7 @@ class _Engine:
                 pk, ws, stamp, stamp, store_id, customer_id, row.number, row.status, row.currency or currency,
                 row.goods_amount, row.shipping_amount, row.discount_amount, row.paid_amount, row.refunded_amount,
                 ts(row.placed_at), ts(row.paid_at), None, None, ts(row.closed_at), row.receiver_name,
-                row.receiver_phone, row.receiver_address, row.buyer_message,
+                row.receiver_phone, row.receiver_address, row.buyer_message, *_row_address(row),
             ))
             for line in row.lines:
                 lines.append((ws, stamp, stamp, pk, None, line.sku, line.title, line.quantity, line.unit_price,
@@ -434,16 +456,42 @@ class _Engine:
             if row.tracking_number:
                 shipments.append((ws, stamp, stamp, pk, row.carrier, row.tracking_number,
                                   ShipmentStatus.IN_TRANSIT.value, ts(row.paid_at), None))
-        self.writer.insert(Order, tables.ORDER, order_rows)
+        self.writer.insert(Order, tables.ORDER_IMPORTED, order_rows)
         self.writer.insert(OrderLine, tables.ORDER_LINE, lines)
         self.writer.insert(Shipment, tables.SHIPMENT, shipments)
         if changed:
             Order.objects.bulk_update(changed, [*COMPARED, "updated_at"])
             Interaction.objects.bulk_create(notes)
+        if refilled:
+            Order.objects.bulk_update(refilled, list(ADDRESS_FIELDS))
         self.result.orders_created += len(new_orders)
         self.result.orders_updated += len(changed)
         self.unanalyzed[Order] += len(new_orders)
         self._refresh_statistics()
+
+    def assign_addresses(self) -> None:
+        """Each customer this import touched gets the address of their latest order that has one (by placed_at,
+        then id), unless staff set theirs by hand (`address_set_by_staff`). Once, after every write, so the exact
+        and the fast path (which write a new customer with the address of the order that introduced them) end
+        alike; only customers whose address differs are written."""
+        self.settle()
+        ids = sorted(self.seen_customers | self.refilled_customers)
+        quote = self.writer.connection.ops.quote_name
+        customer, order = quote(Customer._meta.db_table), quote(Order._meta.db_table)
+        has_address = " OR ".join(f"{name} <> ''" for name in (*ADDRESS_FIELDS, "receiver_address"))
+        differs = " OR ".join(f"c.{name} <> l.{name}" for name in ADDRESS_FIELDS) + " OR c.address <> l.receiver_address"
+        assign = ", ".join(f"{name} = l.{name}" for name in ADDRESS_FIELDS)
+        now = self.writer_ts(timezone.now())
+        with self.writer.connection.cursor() as cursor:
+            for start in range(0, len(ids), ADDRESS_IDS):
+                part = ids[start:start + ADDRESS_IDS]
+                cursor.execute(
+                    f"UPDATE {customer} AS c SET {assign}, address = l.receiver_address, updated_at = %s FROM ("
+                    f"SELECT customer_id, {', '.join(ADDRESS_FIELDS)}, receiver_address, ROW_NUMBER() OVER "
+                    f"(PARTITION BY customer_id ORDER BY placed_at DESC, id DESC) AS latest FROM {order} "
+                    f"WHERE customer_id IN ({', '.join(['%s'] * len(part))}) AND ({has_address})) AS l "
+                    f"WHERE l.latest = 1 AND c.id = l.customer_id AND NOT c.address_set_by_staff AND ({differs})",
+                    [now, *part])
 
     def fast_chunk(self, batch: columnar.Batch) -> bool:
         """Take a batch from the columnar fast path; False, with nothing of it written, if one of its orders is in
@@ -468,16 +516,18 @@ class _Engine:
         self._reserve_customer_ids(len(frame))  # resolving needs no query, so it overlaps the writes
         self._send()
         names, phones, addresses = (frame[name].to_list() for name in ("name", "phone", "receiver_address"))
+        parts = list(zip(*(frame[name].to_list() for name in ADDRESS_FIELDS)))
         buyers = _NewBuyers()
         customer_ids: list[int] = []
         for start in range(0, len(frame), CHUNK):
             customer_ids += self._customers(batch.keys[start:start + CHUNK], lambda i, start=start: _new_customer(
-                names[start + i], phones[start + i], addresses[start + i]), buyers)
+                names[start + i], phones[start + i], addresses[start + i], parts[start + i]), buyers)
         # The COPY text is made here, while the write before runs: the writes thread then only feeds the server.
         inserts = self._prepare_batch(frame, buyers, order_ids, customer_ids)
         self.unsent = functools.partial(_run_all, inserts)
         self.result.rows += len(frame)
         self.result.orders_created += len(frame)
+        self.result.warnings += batch.warnings
         self.unanalyzed[Order] += len(frame)
         self._bound_cache()
         return True
@@ -501,8 +551,9 @@ class _Engine:
             "goods", "shipping", "discount", "paid", "refunded", ts("placed_at"), ts("paid_at"),
             pl.lit(None, pl.String).alias("shipped_at"), pl.lit(None, pl.String).alias("completed_at"),
             ts("closed_at"), "receiver_name", "receiver_phone", "receiver_address", "buyer_message",
+            *ADDRESS_FIELDS,
         )
-        inserts.append(self.writer.prepare_frame(Order, tables.ORDER, orders))
+        inserts.append(self.writer.prepare_frame(Order, tables.ORDER_IMPORTED, orders))
         shipments = frame.with_columns(order=ids).filter(pl.col("tracking") != "").select(
             *stamped, "order", "carrier", "tracking", pl.lit(ShipmentStatus.IN_TRANSIT.value).alias("status"),
             ts("paid_at"), pl.lit(None, pl.String).alias("delivered_at"),
@@ -613,6 +664,7 @@ def _import_rows(opened: OpenedFile, engine: _Engine, result: ImportResult, reje
             rejects.append(item)
             continue
         result.rows += 1
+        result.warnings += item.warnings
         chunk.append(item)
         if len(chunk) >= CHUNK:
             engine.chunk(chunk)
@@ -623,7 +675,7 @@ def _import_rows(opened: OpenedFile, engine: _Engine, result: ImportResult, reje
         engine.chunk(chunk)
         if progress:
             progress(len(chunk))
-    engine.settle()
+    engine.assign_addresses()
 
 
 def orders_import(*, workspace: Workspace, store: Store, path: str | Path, items_path: str | Path | None = None,
@@ -694,11 +746,17 @@ def shopify_payload_row(payload: dict, *, tz: zoneinfo.ZoneInfo) -> OrderRow:
         refunded = sum((parse_money(str(t.get("amount") or "0")) for refund in payload.get("refunds") or []
                         for t in refund.get("transactions") or [] if t.get("kind", "refund") == "refund"),
                        Decimal("0"))
+        if len(number) > readers.NUMBER_LENGTH:
+            raise fail("name", f"the order name is longer than {readers.NUMBER_LENGTH} characters")
         billing = payload.get("billing_address") or {}
+        shipping = payload.get("shipping_address") or billing
+        country = addresses.country_code(str(shipping.get("country_code") or shipping.get("country") or ""))
+        if country is None:
+            raise fail("shipping_address", "the country is not an ISO 3166 code")
         customer = payload.get("customer") or {}
         name = billing.get("name") or " ".join(p for p in (customer.get("first_name"), customer.get("last_name")) if p)
         return OrderRow(
-            line=1, number=number[:64], status=status, currency=str(payload.get("currency") or "")[:3],
+            line=1, number=number, status=status, currency=str(payload.get("currency") or "")[:3],
             placed_at=parse_datetime(str(payload.get("created_at") or ""), tz, required=True),
             paid_at=parse_datetime(str(payload.get("processed_at") or ""), tz) if status in MONEY_STATUSES else None,
             closed_at=cancelled, paid_amount=total if status in MONEY_STATUSES else Decimal("0"),
@@ -708,6 +766,11 @@ def shopify_payload_row(payload: dict, *, tz: zoneinfo.ZoneInfo) -> OrderRow:
             phone=str(billing.get("phone") or payload.get("phone") or customer.get("phone") or ""),
             name=str(name or ""), member_kind="billing_name",
             accepts_marketing=payload.get("buyer_accepts_marketing"), buyer_message=str(payload.get("note") or ""),
+            receiver_name=str(shipping.get("name") or "")[:100], receiver_phone=str(shipping.get("phone") or "")[:32],
+            receiver_address=", ".join(str(shipping.get(key)) for key in ("address1", "address2", "city", "zip")
+                                       if shipping.get(key))[:300],
+            country=country, province=str(shipping.get("province_code") or shipping.get("province") or "")[:50],
+            city=str(shipping.get("city") or "")[:50], postal_code=str(shipping.get("zip") or "")[:20],
             lines=[LineRow(title=str(item.get("title") or item.get("name") or "")[:300],
                            sku=str(item.get("sku") or "")[:100], quantity=parse_int(str(item.get("quantity") or 1)),
                            unit_price=parse_money(str(item.get("price") or "0")))
@@ -728,5 +791,7 @@ def shopify_order_receive(*, store: Store, payload: dict) -> ImportResult:
     with transaction.atomic():
         Store.objects.select_for_update().filter(pk=store.pk).first()
         result.rows = 1
-        _Engine(workspace=workspace, store=store, result=result).chunk([row])
+        engine = _Engine(workspace=workspace, store=store, result=result)
+        engine.chunk([row])
+        engine.assign_addresses()
     return result
