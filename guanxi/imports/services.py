@@ -29,14 +29,13 @@ from guanxi.customers.identity import is_masked
 from guanxi.customers.models import Channel, Consent, Customer, CustomerTag, Identity, Lifecycle, Tag
 from guanxi.demo import tables
 from guanxi.demo.bulk import BulkWriter, PreparedInsert
-from guanxi.imports import addresses, columnar, lookups, readers
+from guanxi.imports import addresses, columnar, customer_addresses, lookups, readers
 from guanxi.imports.buyer_keys import Key, buyer_keys
 from guanxi.imports.readers import OpenedFile, OrderRow, RowError, open_orders
 from guanxi.insight.tasks import refresh_after_import
 from guanxi.workspaces.models import Store, Workspace
 
 CHUNK = 2000  # orders whose buyers are resolved together (the fast path resolves its batches in these too)
-ADDRESS_IDS = 5000  # customers per statement of `_Engine.assign_addresses` (SQLite binds at most 32,766 values)
 KNOWN_KEYS = 500_000  # identity keys cached between chunks; past this the cache starts again from the database
 assert columnar.BATCH_LINES % CHUNK == 0  # so a fast batch splits into the chunks the exact path would make
 COMPARED = ("status", "paid_amount", "refunded_amount", "paid_at", "closed_at")
@@ -85,7 +84,7 @@ def _keys(row: OrderRow, store: Store) -> list[Key]:
                       member_kind=row.member_kind, name=row.name, number=row.number, store_id=store.pk)
 
 
-ADDRESS_FIELDS = ("country", "province", "city", "district", "postcode")  # on Order and Customer alike
+ADDRESS_FIELDS = customer_addresses.ORDER_ADDRESS
 
 
 def _new_customer(name: str, phone: str, address: str, parts: tuple[str, ...] = ("", "", "", "", "")) -> tuple:
@@ -475,23 +474,9 @@ class _Engine:
         and the fast path (which write a new customer with the address of the order that introduced them) end
         alike; only customers whose address differs are written."""
         self.settle()
-        ids = sorted(self.seen_customers | self.refilled_customers)
-        quote = self.writer.connection.ops.quote_name
-        customer, order = quote(Customer._meta.db_table), quote(Order._meta.db_table)
-        has_address = " OR ".join(f"{name} <> ''" for name in (*ADDRESS_FIELDS, "receiver_address"))
-        differs = " OR ".join(f"c.{name} <> l.{name}" for name in ADDRESS_FIELDS) + " OR c.address <> l.receiver_address"
-        assign = ", ".join(f"{name} = l.{name}" for name in ADDRESS_FIELDS)
-        now = self.writer_ts(timezone.now())
-        with self.writer.connection.cursor() as cursor:
-            for start in range(0, len(ids), ADDRESS_IDS):
-                part = ids[start:start + ADDRESS_IDS]
-                cursor.execute(
-                    f"UPDATE {customer} AS c SET {assign}, address = l.receiver_address, updated_at = %s FROM ("
-                    f"SELECT customer_id, {', '.join(ADDRESS_FIELDS)}, receiver_address, ROW_NUMBER() OVER "
-                    f"(PARTITION BY customer_id ORDER BY placed_at DESC, id DESC) AS latest FROM {order} "
-                    f"WHERE customer_id IN ({', '.join(['%s'] * len(part))}) AND ({has_address})) AS l "
-                    f"WHERE l.latest = 1 AND c.id = l.customer_id AND NOT c.address_set_by_staff AND ({differs})",
-                    [now, *part])
+        customer_addresses.take_latest_order_address(self.seen_customers | self.refilled_customers,
+                                                     connection=self.writer.connection,
+                                                     now=self.writer_ts(timezone.now()))
 
     def fast_chunk(self, batch: columnar.Batch) -> bool:
         """Take a batch from the columnar fast path; False, with nothing of it written, if one of its orders is in
