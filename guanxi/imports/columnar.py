@@ -215,11 +215,11 @@ class Plan:
         local = seconds.str.replace_all("/", "-").str.to_datetime("%Y-%m-%d %H:%M:%S", strict=False, time_unit="us")
         if (local.is_null() & ~empty).any():
             raise _Unfit  # 2023-02-30 and the like: the exact reader words the error
-        offsets, shifts = self._offsets.of(local.dt.epoch("s") // 3600)
-        instants = pl.select(local - pl.duration(microseconds=offsets)).to_series()
-        years = pl.concat([local.dt.year(), instants.dt.year()]).drop_nulls()
+        years = local.dt.year().drop_nulls()
         if len(years) and (years.min() < 2 or years.max() > 9998):
             raise _Unfit  # near the ends of Python's dates: the exact reader words any overflow
+        offsets, shifts = self._offsets.of(local.dt.epoch("s") // 3600)
+        instants = pl.select(local - pl.duration(microseconds=offsets)).to_series()
         for i in shifts.arg_true().to_list() if shifted is not None else ():
             shifted.append((i, place, column, local_time_warning(local[i].replace(tzinfo=self.tz))))
         return instants

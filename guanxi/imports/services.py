@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import polars as pl
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, OperationalError, connections, transaction
 from django.utils import timezone
 
 from guanxi.activities.models import Interaction, InteractionKind
@@ -67,6 +67,36 @@ class ImportFailed(Exception):
     def __init__(self, result: ImportResult, error: RowError):
         super().__init__(str(error))
         self.result, self.error = result, error
+
+
+class ImportBusy(Exception):
+    """Another import holds this workspace: one import writes into a workspace at a time."""
+
+    def __init__(self):
+        super().__init__("another import is writing to this workspace; try again")
+
+
+# pg_try_advisory_xact_lock(IMPORT_LOCK, workspace id) is held by the import writing into that workspace.
+IMPORT_LOCK = 0x6775_616E  # "guan"
+
+
+def _claim_workspace(workspace: Workspace) -> None:
+    """Take the workspace's import lock for this transaction, or raise ImportBusy at once. On PostgreSQL an
+    advisory lock (without it two imports into one store queued on the store's row for the other's whole run,
+    and into two stores raced on the workspace's identities); on SQLite the IMMEDIATE transaction is the lock,
+    and a second writer gets "database is locked" after the busy timeout (see `_busy`)."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [IMPORT_LOCK, workspace.pk])
+        if not cursor.fetchone()[0]:
+            raise ImportBusy
+
+
+def _busy(error: OperationalError) -> bool:
+    """Whether this is SQLite's answer to a second writer (another import holds the write lock)."""
+    return "database is locked" in str(error) or "database table is locked" in str(error)
 
 
 class _DryRun(Exception):
@@ -681,6 +711,7 @@ def orders_import(*, workspace: Workspace, store: Store, path: str | Path, items
         # inserts. Every reference this import writes is to a row it made or looked up in this transaction (with
         # the store locked), so where the role may, those checks are skipped; unique and check constraints stay.
         with BulkWriter().transaction(trusted_references=True):
+            _claim_workspace(workspace)
             # Nothing may write on the connection once the transaction ends, nor a write's error hide this one.
             try:
                 _import_rows(opened, engine, result, rejects, on_error=on_error, progress=progress)
@@ -695,6 +726,10 @@ def orders_import(*, workspace: Workspace, store: Store, path: str | Path, items
                 transaction.on_commit(functools.partial(refresh_after_import, workspace.pk))
     except _DryRun:
         pass
+    except OperationalError as error:
+        if _busy(error):
+            raise ImportBusy from None
+        raise
     except RowError as error:
         if not result.errors:
             result.errors.append(error.as_dict())
