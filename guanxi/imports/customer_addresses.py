@@ -38,19 +38,20 @@ def take_latest_order_address(customer_ids, *, connection=None, now=None) -> int
     ids = sorted(customer_ids)
     quote = connection.ops.quote_name
     customer, order = quote(Customer._meta.db_table), quote(Order._meta.db_table)
-    has_address = " OR ".join(f"{name} <> ''" for name in (*ORDER_ADDRESS, "receiver_address"))
-    differs = " OR ".join(f"c.{name} <> l.{name}" for name in ORDER_ADDRESS) + " OR c.address <> l.receiver_address"
-    assign = ", ".join(f"{name} = l.{name}" for name in ORDER_ADDRESS)
+    has_address = " OR ".join(f"o.{name} <> ''" for name in (*ORDER_ADDRESS, "receiver_address"))
+    # One index seek per customer on (customer, placed_at): the latest order with an address, as a row.
+    latest = (f"(SELECT {', '.join(f'o.{name}' for name in (*ORDER_ADDRESS, 'receiver_address'))} FROM {order} AS o "
+              f"WHERE o.customer_id = c.id AND ({has_address}) ORDER BY o.placed_at DESC, o.id DESC LIMIT 1)")
+    columns = f"({', '.join(f'c.{name}' for name in ORDER_ADDRESS)}, c.address)"
     changed = 0
     with connection.cursor() as cursor:
         for start in range(0, len(ids), IDS_PER_STATEMENT):
             part = ids[start:start + IDS_PER_STATEMENT]
+            # A customer without such an order compares with NULL: left alone, as one whose address is the same.
             cursor.execute(
-                f"UPDATE {customer} AS c SET {assign}, address = l.receiver_address, updated_at = %s FROM ("
-                f"SELECT customer_id, {', '.join(ORDER_ADDRESS)}, receiver_address, ROW_NUMBER() OVER "
-                f"(PARTITION BY customer_id ORDER BY placed_at DESC, id DESC) AS latest FROM {order} "
-                f"WHERE customer_id IN ({', '.join(['%s'] * len(part))}) AND ({has_address})) AS l "
-                f"WHERE l.latest = 1 AND c.id = l.customer_id AND NOT c.address_set_by_staff AND ({differs})",
+                f"UPDATE {customer} AS c SET ({', '.join((*ORDER_ADDRESS, 'address'))}) = {latest}, updated_at = %s "
+                f"WHERE c.id IN ({', '.join(['%s'] * len(part))}) AND NOT c.address_set_by_staff "
+                f"AND {columns} <> {latest}",
                 [now, *part])
             changed += max(cursor.rowcount, 0)
     return changed

@@ -244,7 +244,10 @@ class _Engine:
         self.now = self.writer_ts(timezone.now())
         self.seen_customers: set[int] = set()
         self.new_customers: set[int] = set()
-        self.refilled_customers: set[int] = set()  # owners of existing orders whose empty address a row filled
+        # Customers whose address the import may have to change at the end: those with an order before this
+        # import or more than one in it (a new customer with one order already has that order's address), and the
+        # owners of existing orders whose empty address a row filled.
+        self.address_customers: set[int] = set()
         self.number_spans: lookups.OrderNumberSpans | None = None  # made at the first fast batch
         self.unanalyzed: dict[type, int] = {Order: 0, Identity: 0}  # rows written since the last ANALYZE
         self.planned_rows: dict[type, float] = {}  # the planner's row count of each as of its last ANALYZE
@@ -329,6 +332,7 @@ class _Engine:
         placeholder: dict[Key, int] = {}  # key → index in pending
         targets: list[int] = []  # a customer id, or -1 - index in pending
         new_identities: list[tuple[Key, int]] = []  # (key, customer id or -1 - index in pending)
+        repeated: set[int] = set()  # indexes in pending with more than one row
         matched = 0
         for i, keys in enumerate(row_keys):
             customer_id = None
@@ -338,6 +342,7 @@ class _Engine:
                     break
             if customer_id is not None:
                 targets.append(customer_id)
+                self.address_customers.add(customer_id)
                 if customer_id not in seen:
                     seen.add(customer_id)
                     if customer_id not in self.new_customers:
@@ -356,6 +361,8 @@ class _Engine:
             if index is None:
                 index = len(pending)
                 pending.append(buyer(i))
+            else:
+                repeated.add(index)
             ref = -1 - index
             for key in keys:
                 if key not in placeholder:
@@ -368,6 +375,7 @@ class _Engine:
         out.customers(ids, pending)
         self.result.customers_created += len(pending)
         self.new_customers.update(ids)
+        self.address_customers.update(ids[index] for index in repeated)
         seen.update(ids)
         for key, index in placeholder.items():
             known[key] = ids[index]
@@ -453,7 +461,7 @@ class _Engine:
                 for field, value in zip(ADDRESS_FIELDS, _row_address(row)):
                     setattr(order, field, value)
                 refilled.append(order)
-                self.refilled_customers.add(order.customer_id)
+                self.address_customers.add(order.customer_id)
             diffs = [(field, getattr(order, field), value) for field, value in values.items()
                      if getattr(order, field) != value]
             if not diffs:
@@ -504,7 +512,7 @@ class _Engine:
         and the fast path (which write a new customer with the address of the order that introduced them) end
         alike; only customers whose address differs are written."""
         self.settle()
-        customer_addresses.take_latest_order_address(self.seen_customers | self.refilled_customers,
+        customer_addresses.take_latest_order_address(self.address_customers,
                                                      connection=self.writer.connection,
                                                      now=self.writer_ts(timezone.now()))
 
