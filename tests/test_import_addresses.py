@@ -139,7 +139,8 @@ def test_an_unknown_country_is_refused_with_its_line_and_column(workspace, store
     with pytest.raises(ImportFailed) as failed:
         orders_import(workspace=workspace, store=store, path=path, fmt="generic")
     assert failed.value.error.as_dict() == {
-        "line": 2, "column": "country", "message": "“Atlantis” is not a country (use an ISO 3166 code such as CN or US)"}
+        "line": 2, "column": "country",
+        "message": "“Atlantis” is not a country (use an ISO 3166 code such as CN or US)"}
     assert Order.objects.count() == 0
 
 

@@ -52,7 +52,8 @@ def _import(capsys, path, store, *extra):
 def test_a_missing_path_is_refused(workspace, store, capsys, tmp_path):
     missing = tmp_path / "nope.csv"
     assert _import(capsys, missing, store) == (2, "", f"guanxi: error: no such file: {missing}\n")
-    assert _import(capsys, tmp_path, store) == (2, "", f"guanxi: error: {tmp_path} is a directory, not an export file\n")
+    assert _import(capsys, tmp_path, store) == (
+        2, "", f"guanxi: error: {tmp_path} is a directory, not an export file\n")
     good = _write(tmp_path, [])
     assert _import(capsys, good, store, "--items", str(missing)) == (2, "", f"guanxi: error: no such file: {missing}\n")
     _nothing_written()

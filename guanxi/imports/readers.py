@@ -11,8 +11,8 @@ Formats (detected from the header when not given):
   pending_payment, paid, shipped, completed, closed, refunded, partially_refunded), ``customer_id``,
   ``customer_name``, ``phone``, ``email``, ``paid`` (a date), ``refunded``, ``currency``, ``sku``, ``title``,
   ``quantity``, ``unit_price``, and for the shipping address ``country`` (an ISO 3166 code such as CN or US, or
-  a common name), ``province``, ``city``, ``district``, ``postcode``, ``address``. Rows repeating an order number add lines to it. Other headers can be mapped onto
-  these names with `column_map`.
+  a common name), ``province``, ``city``, ``district``, ``postcode``, ``address``. Rows repeating an order
+  number add lines to it. Other headers can be mapped onto these names with `column_map`.
 
 Text files may be GBK, GB18030, UTF-8 or UTF-8 with a BOM. Dates are ``2023-07-12 10:23:45`` or ``2023/7/12
 10:23`` (in the workspace's time zone unless they carry an offset, like Shopify's ``-0500``, or ``Z``; ISO

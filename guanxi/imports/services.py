@@ -119,7 +119,7 @@ ADDRESS_FIELDS = customer_addresses.ORDER_ADDRESS
 
 def _new_customer(name: str, phone: str, address: str, parts: tuple[str, ...] = ("", "", "", "", "")) -> tuple:
     """A new customer's (name, display phone, address, *ADDRESS_FIELDS) from the order that introduced them: a
-    masked phone is kept for display, an unmasked one only as an identity. (`_addresses_to_customers` gives
+    masked phone is kept for display, an unmasked one only as an identity. (`_Engine.assign_addresses` gives
     them their latest order's address at the end of the import.)"""
     masked = phone if phone and is_masked(phone) else ""
     return name[:200], masked[:32], address[:300], *parts
