@@ -16,6 +16,7 @@ import sys
 from decimal import Decimal
 from urllib.parse import urlsplit, urlunsplit
 
+from guanxi.customers.cli import add_customers_parser, cmd_customers
 from guanxi.imports.cli import add_import_parser, cmd_import
 from guanxi.insight.cli import add_analytics_parser, cmd_analytics
 from guanxi.segments.cli import add_segments_parser, cmd_segments
@@ -88,6 +89,7 @@ def _parser() -> argparse.ArgumentParser:
     add_segments_parser(sub, parents=[ws])
     add_analytics_parser(sub, parents=[ws])
     add_import_parser(sub, parents=[ws])
+    add_customers_parser(sub, parents=[ws])
 
     sub.add_parser("manage", help="Django's management commands, for developers (guanxi manage help)")
     return parser
@@ -291,6 +293,7 @@ COMMANDS = {
     "segments": cmd_segments,
     "analytics": lambda args: cmd_analytics(args, workspace_for=_workspace, error=CliError),
     "import": lambda args: cmd_import(args, workspace_for=_workspace, error=CliError),
+    "customers": lambda args: cmd_customers(args, workspace_for=_workspace),
 }
 
 

@@ -1,8 +1,12 @@
-"""`guanxi import orders PATH …`: parse arguments, find or create the store, run orders_import, print."""
+"""`guanxi import orders PATH …`: parse arguments, find or create the store, run orders_import, print.
+
+Every failure is one line on stderr: exit code 2 for a refusal (no such file, a directory, another import
+writing to the workspace), 1 for a bad file (its path, line and column, and that nothing was imported)."""
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 from guanxi.imports.formats import FORMATS
@@ -28,7 +32,35 @@ def add_import_parser(sub, *, parents) -> None:
 PLATFORM_OF_FORMAT = {"taobao": "taobao", "shopify": "shopify", "cdnow": "own_site", "generic": "own_site"}
 
 
+def _check_readable(path: str, error) -> None:
+    """Refuse a path that is not a readable file, before anything is written."""
+    if not os.path.exists(path):
+        raise error(f"no such file: {path}")
+    if os.path.isdir(path):
+        raise error(f"{path} is a directory, not an export file")
+    if not os.access(path, os.R_OK):
+        raise error(f"cannot read {path} (permission denied)")
+
+
 def cmd_import(args, *, workspace_for, error) -> int:
+    from django.db import OperationalError
+
+    from guanxi.imports.services import ImportBusy, _busy
+
+    for path in (args.path, args.items):
+        if path is not None:
+            _check_readable(path, error)
+    try:
+        return _cmd_import(args, workspace_for=workspace_for, error=error)
+    except ImportBusy as exc:
+        raise error(str(exc)) from None
+    except OperationalError as exc:  # SQLite: another import holds the write lock (creating the store, say)
+        if _busy(exc):
+            raise error(str(ImportBusy())) from None
+        raise
+
+
+def _cmd_import(args, *, workspace_for, error) -> int:
     from guanxi.imports.readers import RowError, open_orders
     from guanxi.imports.services import ImportFailed, ImportResult, orders_import
     from guanxi.workspaces import tenancy
@@ -80,16 +112,14 @@ def cmd_import(args, *, workspace_for, error) -> int:
             exc = ImportFailed(ImportResult(errors=[exc.as_dict()]), exc)
             if args.json:
                 print(json.dumps(exc.result.as_json(), ensure_ascii=False))
-            print(f"guanxi: error: {exc.error}", file=sys.stderr)
-            print("Nothing was imported.", file=sys.stderr)
+            print(f"guanxi: error: {exc.error}. Nothing was imported.", file=sys.stderr)
             return 1
         except ImportFailed as exc:
             if bar:
                 bar.close()
             if args.json:
                 print(json.dumps(exc.result.as_json(), ensure_ascii=False))
-            print(f"guanxi: error: {exc.error}", file=sys.stderr)
-            print("Nothing was imported.", file=sys.stderr)
+            print(f"guanxi: error: {exc.error}. Nothing was imported.", file=sys.stderr)
             return 1
         if bar:
             bar.close()

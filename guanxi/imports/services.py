@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import polars as pl
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, OperationalError, connections, transaction
 from django.utils import timezone
 
 from guanxi.activities.models import Interaction, InteractionKind
@@ -29,7 +29,7 @@ from guanxi.customers.identity import is_masked
 from guanxi.customers.models import Channel, Consent, Customer, CustomerTag, Identity, Lifecycle, Tag
 from guanxi.demo import tables
 from guanxi.demo.bulk import BulkWriter, PreparedInsert
-from guanxi.imports import columnar, lookups, readers
+from guanxi.imports import addresses, columnar, customer_addresses, lookups, readers
 from guanxi.imports.buyer_keys import Key, buyer_keys
 from guanxi.imports.readers import OpenedFile, OrderRow, RowError, open_orders
 from guanxi.insight.tasks import refresh_after_import
@@ -52,19 +52,51 @@ class ImportResult:
     customers_created: int = 0
     customers_matched: int = 0
     errors: list[dict] = dataclasses.field(default_factory=list)
+    # {"line", "column", "message"}: cells read by a rule, not as written (local times in a DST gap or fold).
+    warnings: list[dict] = dataclasses.field(default_factory=list)
     rejects_path: str = ""
     dry_run: bool = False
 
     def as_json(self) -> dict:
         return {key: getattr(self, key) for key in (
             "format", "rows", "orders_created", "orders_updated", "orders_unchanged", "customers_created",
-            "customers_matched", "errors")}
+            "customers_matched", "errors", "warnings")}
 
 
 class ImportFailed(Exception):
     def __init__(self, result: ImportResult, error: RowError):
         super().__init__(str(error))
         self.result, self.error = result, error
+
+
+class ImportBusy(Exception):
+    """Another import holds this workspace: one import writes into a workspace at a time."""
+
+    def __init__(self):
+        super().__init__("another import is writing to this workspace; try again")
+
+
+# pg_try_advisory_xact_lock(IMPORT_LOCK, workspace id) is held by the import writing into that workspace.
+IMPORT_LOCK = 0x6775_616E  # "guan"
+
+
+def _claim_workspace(workspace: Workspace) -> None:
+    """Take the workspace's import lock for this transaction, or raise ImportBusy at once. On PostgreSQL an
+    advisory lock (without it two imports into one store queued on the store's row for the other's whole run,
+    and into two stores raced on the workspace's identities); on SQLite the IMMEDIATE transaction is the lock,
+    and a second writer gets "database is locked" after the busy timeout (see `_busy`)."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [IMPORT_LOCK, workspace.pk])
+        if not cursor.fetchone()[0]:
+            raise ImportBusy
+
+
+def _busy(error: OperationalError) -> bool:
+    """Whether this is SQLite's answer to a second writer (another import holds the write lock)."""
+    return "database is locked" in str(error) or "database table is locked" in str(error)
 
 
 class _DryRun(Exception):
@@ -82,11 +114,19 @@ def _keys(row: OrderRow, store: Store) -> list[Key]:
                       member_kind=row.member_kind, name=row.name, number=row.number, store_id=store.pk)
 
 
-def _new_customer(name: str, phone: str, address: str) -> tuple[str, str, str]:
-    """A new customer's (name, display phone, address) from the order that introduced them: a masked phone is
-    kept for display, an unmasked one only as an identity."""
+ADDRESS_FIELDS = customer_addresses.ORDER_ADDRESS
+
+
+def _new_customer(name: str, phone: str, address: str, parts: tuple[str, ...] = ("", "", "", "", "")) -> tuple:
+    """A new customer's (name, display phone, address, *ADDRESS_FIELDS) from the order that introduced them: a
+    masked phone is kept for display, an unmasked one only as an identity. (`_Engine.assign_addresses` gives
+    them their latest order's address at the end of the import.)"""
     masked = phone if phone and is_masked(phone) else ""
-    return name[:200], masked[:32], address[:300]
+    return name[:200], masked[:32], address[:300], *parts
+
+
+def _row_address(row: OrderRow) -> tuple[str, ...]:
+    return row.country, row.province, row.city, row.district, row.postal_code
 
 
 def _orders_by_number(store: Store, numbers: list[str]):
@@ -104,17 +144,20 @@ class _NewBuyers:
         self.names: list[str] = []
         self.phones: list[str] = []
         self.addresses: list[str] = []
+        self.parts: list[list[str]] = [[] for _ in ADDRESS_FIELDS]
         self.owners: list[int] = []
         self.kinds: list[str] = []
         self.values: list[str] = []
         self.stores: list[int | None] = []
 
-    def customers(self, ids: list[int], buyers: list[tuple[str, str, str]]) -> None:
+    def customers(self, ids: list[int], buyers: list[tuple]) -> None:
         self.ids += ids
-        for name, masked, address in buyers:
+        for name, masked, address, *parts in buyers:
             self.names.append(name)
             self.phones.append(masked)
             self.addresses.append(address)
+            for column, part in zip(self.parts, parts):
+                column.append(part)
 
     def identities(self, rows: list[tuple[Key, int]]) -> None:
         for (kind, value, store_id), customer_id in rows:
@@ -134,17 +177,18 @@ class _NewBuyers:
                    pl.lit(stamp).alias("updated_at")]
         empty, null = pl.lit(""), pl.lit(None, pl.Int64)
         if self.ids:
-            prepared.append(writer.prepare_frame(Customer, tables.CUSTOMER, pl.DataFrame({
+            prepared.append(writer.prepare_frame(Customer, tables.CUSTOMER_IMPORTED, pl.DataFrame({
                 "id": pl.Series(self.ids, dtype=pl.Int64), "name": pl.Series(self.names, dtype=pl.String),
                 "name_key": pl.Series([name.lower() for name in self.names], dtype=pl.String),
                 "address": pl.Series(self.addresses, dtype=pl.String),
                 "display_phone": pl.Series(self.phones, dtype=pl.String),
+                **{name: pl.Series(column, dtype=pl.String) for name, column in zip(ADDRESS_FIELDS, self.parts)},
             }).select(
                 "id", *stamped, "name", "name_key", empty.alias("gender"), pl.lit(None, pl.String).alias("birthday"),
-                pl.lit("CN").alias("country"), empty.alias("province"), empty.alias("city"), empty.alias("district"),
+                "country", "province", "city", "district",
                 "address", empty.alias("company"), empty.alias("industry"), empty.alias("company_size"),
                 empty.alias("business_model"), "display_phone", pl.lit(Lifecycle.POTENTIAL.value).alias("lifecycle"),
-                null.alias("owner"), empty.alias("note"), null.alias("merged_into"),
+                null.alias("owner"), empty.alias("note"), null.alias("merged_into"), "postcode",
             )))
         if self.values:
             prepared.append(writer.prepare_frame(Identity, tables.IDENTITY, pl.DataFrame({
@@ -200,6 +244,10 @@ class _Engine:
         self.now = self.writer_ts(timezone.now())
         self.seen_customers: set[int] = set()
         self.new_customers: set[int] = set()
+        # Customers whose address the import may have to change at the end: those with an order before this
+        # import or more than one in it (a new customer with one order already has that order's address), and the
+        # owners of existing orders whose empty address a row filled.
+        self.address_customers: set[int] = set()
         self.number_spans: lookups.OrderNumberSpans | None = None  # made at the first fast batch
         self.unanalyzed: dict[type, int] = {Order: 0, Identity: 0}  # rows written since the last ANALYZE
         self.planned_rows: dict[type, float] = {}  # the planner's row count of each as of its last ANALYZE
@@ -284,6 +332,7 @@ class _Engine:
         placeholder: dict[Key, int] = {}  # key → index in pending
         targets: list[int] = []  # a customer id, or -1 - index in pending
         new_identities: list[tuple[Key, int]] = []  # (key, customer id or -1 - index in pending)
+        repeated: set[int] = set()  # indexes in pending with more than one row
         matched = 0
         for i, keys in enumerate(row_keys):
             customer_id = None
@@ -293,6 +342,7 @@ class _Engine:
                     break
             if customer_id is not None:
                 targets.append(customer_id)
+                self.address_customers.add(customer_id)
                 if customer_id not in seen:
                     seen.add(customer_id)
                     if customer_id not in self.new_customers:
@@ -311,6 +361,8 @@ class _Engine:
             if index is None:
                 index = len(pending)
                 pending.append(buyer(i))
+            else:
+                repeated.add(index)
             ref = -1 - index
             for key in keys:
                 if key not in placeholder:
@@ -323,6 +375,7 @@ class _Engine:
         out.customers(ids, pending)
         self.result.customers_created += len(pending)
         self.new_customers.update(ids)
+        self.address_customers.update(ids[index] for index in repeated)
         seen.update(ids)
         for key, index in placeholder.items():
             known[key] = ids[index]
@@ -386,14 +439,14 @@ class _Engine:
         self._lookup({key for keys in row_keys for key in keys})
         buyers = _NewBuyers()
         customer_ids = self._customers(row_keys, lambda i: _new_customer(
-            rows[i].name, rows[i].phone, rows[i].receiver_address), buyers)
+            rows[i].name, rows[i].phone, rows[i].receiver_address, _row_address(rows[i])), buyers)
         buyers.write(self.writer, workspace_id=self.workspace.pk, now=self.now)
         self._bound_cache()
         self._consents(rows, customer_ids)
         self._tags(rows, customer_ids)
         existing = {order.number: order for order in
                     _orders_by_number(self.store, list(latest))}
-        new_orders, changed, notes = [], [], []
+        new_orders, changed, notes, refilled = [], [], [], []
         now = timezone.now()
         ts = self.writer_ts
         for row, customer_id in zip(rows, customer_ids):
@@ -403,6 +456,12 @@ class _Engine:
             if order is None:
                 new_orders.append((row, customer_id))
                 continue
+            if any(_row_address(row)) and not any(getattr(order, field) for field in ADDRESS_FIELDS):
+                # Imported before orders kept their address: a re-import completes it, as no change of the order.
+                for field, value in zip(ADDRESS_FIELDS, _row_address(row)):
+                    setattr(order, field, value)
+                refilled.append(order)
+                self.address_customers.add(order.customer_id)
             diffs = [(field, getattr(order, field), value) for field, value in values.items()
                      if getattr(order, field) != value]
             if not diffs:
@@ -426,7 +485,7 @@ class _Engine:
                 pk, ws, stamp, stamp, store_id, customer_id, row.number, row.status, row.currency or currency,
                 row.goods_amount, row.shipping_amount, row.discount_amount, row.paid_amount, row.refunded_amount,
                 ts(row.placed_at), ts(row.paid_at), None, None, ts(row.closed_at), row.receiver_name,
-                row.receiver_phone, row.receiver_address, row.buyer_message,
+                row.receiver_phone, row.receiver_address, row.buyer_message, *_row_address(row),
             ))
             for line in row.lines:
                 lines.append((ws, stamp, stamp, pk, None, line.sku, line.title, line.quantity, line.unit_price,
@@ -434,16 +493,28 @@ class _Engine:
             if row.tracking_number:
                 shipments.append((ws, stamp, stamp, pk, row.carrier, row.tracking_number,
                                   ShipmentStatus.IN_TRANSIT.value, ts(row.paid_at), None))
-        self.writer.insert(Order, tables.ORDER, order_rows)
+        self.writer.insert(Order, tables.ORDER_IMPORTED, order_rows)
         self.writer.insert(OrderLine, tables.ORDER_LINE, lines)
         self.writer.insert(Shipment, tables.SHIPMENT, shipments)
         if changed:
             Order.objects.bulk_update(changed, [*COMPARED, "updated_at"])
             Interaction.objects.bulk_create(notes)
+        if refilled:
+            Order.objects.bulk_update(refilled, list(ADDRESS_FIELDS))
         self.result.orders_created += len(new_orders)
         self.result.orders_updated += len(changed)
         self.unanalyzed[Order] += len(new_orders)
         self._refresh_statistics()
+
+    def assign_addresses(self) -> None:
+        """Each customer this import touched gets the address of their latest order that has one (by placed_at,
+        then id), unless staff set theirs by hand (`address_set_by_staff`). Once, after every write, so the exact
+        and the fast path (which write a new customer with the address of the order that introduced them) end
+        alike; only customers whose address differs are written."""
+        self.settle()
+        customer_addresses.take_latest_order_address(self.address_customers,
+                                                     connection=self.writer.connection,
+                                                     now=self.writer_ts(timezone.now()))
 
     def fast_chunk(self, batch: columnar.Batch) -> bool:
         """Take a batch from the columnar fast path; False, with nothing of it written, if one of its orders is in
@@ -468,16 +539,18 @@ class _Engine:
         self._reserve_customer_ids(len(frame))  # resolving needs no query, so it overlaps the writes
         self._send()
         names, phones, addresses = (frame[name].to_list() for name in ("name", "phone", "receiver_address"))
+        parts = list(zip(*(frame[name].to_list() for name in ADDRESS_FIELDS)))
         buyers = _NewBuyers()
         customer_ids: list[int] = []
         for start in range(0, len(frame), CHUNK):
             customer_ids += self._customers(batch.keys[start:start + CHUNK], lambda i, start=start: _new_customer(
-                names[start + i], phones[start + i], addresses[start + i]), buyers)
+                names[start + i], phones[start + i], addresses[start + i], parts[start + i]), buyers)
         # The COPY text is made here, while the write before runs: the writes thread then only feeds the server.
         inserts = self._prepare_batch(frame, buyers, order_ids, customer_ids)
         self.unsent = functools.partial(_run_all, inserts)
         self.result.rows += len(frame)
         self.result.orders_created += len(frame)
+        self.result.warnings += batch.warnings
         self.unanalyzed[Order] += len(frame)
         self._bound_cache()
         return True
@@ -501,8 +574,9 @@ class _Engine:
             "goods", "shipping", "discount", "paid", "refunded", ts("placed_at"), ts("paid_at"),
             pl.lit(None, pl.String).alias("shipped_at"), pl.lit(None, pl.String).alias("completed_at"),
             ts("closed_at"), "receiver_name", "receiver_phone", "receiver_address", "buyer_message",
+            *ADDRESS_FIELDS,
         )
-        inserts.append(self.writer.prepare_frame(Order, tables.ORDER, orders))
+        inserts.append(self.writer.prepare_frame(Order, tables.ORDER_IMPORTED, orders))
         shipments = frame.with_columns(order=ids).filter(pl.col("tracking") != "").select(
             *stamped, "order", "carrier", "tracking", pl.lit(ShipmentStatus.IN_TRANSIT.value).alias("status"),
             ts("paid_at"), pl.lit(None, pl.String).alias("delivered_at"),
@@ -613,6 +687,7 @@ def _import_rows(opened: OpenedFile, engine: _Engine, result: ImportResult, reje
             rejects.append(item)
             continue
         result.rows += 1
+        result.warnings += item.warnings
         chunk.append(item)
         if len(chunk) >= CHUNK:
             engine.chunk(chunk)
@@ -623,7 +698,7 @@ def _import_rows(opened: OpenedFile, engine: _Engine, result: ImportResult, reje
         engine.chunk(chunk)
         if progress:
             progress(len(chunk))
-    engine.settle()
+    engine.assign_addresses()
 
 
 def orders_import(*, workspace: Workspace, store: Store, path: str | Path, items_path: str | Path | None = None,
@@ -644,6 +719,7 @@ def orders_import(*, workspace: Workspace, store: Store, path: str | Path, items
         # inserts. Every reference this import writes is to a row it made or looked up in this transaction (with
         # the store locked), so where the role may, those checks are skipped; unique and check constraints stay.
         with BulkWriter().transaction(trusted_references=True):
+            _claim_workspace(workspace)
             # Nothing may write on the connection once the transaction ends, nor a write's error hide this one.
             try:
                 _import_rows(opened, engine, result, rejects, on_error=on_error, progress=progress)
@@ -658,6 +734,10 @@ def orders_import(*, workspace: Workspace, store: Store, path: str | Path, items
                 transaction.on_commit(functools.partial(refresh_after_import, workspace.pk))
     except _DryRun:
         pass
+    except OperationalError as error:
+        if _busy(error):
+            raise ImportBusy from None
+        raise
     except RowError as error:
         if not result.errors:
             result.errors.append(error.as_dict())
@@ -688,13 +768,19 @@ def shopify_payload_row(payload: dict, *, tz: zoneinfo.ZoneInfo) -> OrderRow:
     money_limit = Decimal(10) ** (MONEY["max_digits"] - MONEY["decimal_places"])
 
     def money(column: str, value) -> Decimal:
-        amount = parse_money(str(value or "0"))
+        try:
+            amount = parse_money(str(value or "0"))
+        except CellError as exc:
+            raise fail(column, str(exc)) from None
         if abs(amount) >= money_limit:
             raise fail(column, f"the amount {value} is beyond what an amount column holds (< {money_limit})")
         return amount
 
     def quantity(column: str, value) -> int:
-        number = parse_int(str(value or 1))
+        try:
+            number = parse_int(str(value or 1))
+        except CellError as exc:
+            raise fail(column, str(exc)) from None
         if not 0 <= number <= MAX_INT32:
             raise fail(column, f"the quantity {value} is beyond what the quantity column holds (0 to {MAX_INT32})")
         return number
@@ -720,11 +806,17 @@ def shopify_payload_row(payload: dict, *, tz: zoneinfo.ZoneInfo) -> OrderRow:
                        Decimal("0"))
         if refunded >= money_limit:
             raise fail("refunds", f"the refunds add up to more than an amount column holds (< {money_limit})")
+        if len(number) > readers.NUMBER_LENGTH:
+            raise fail("name", f"the order name is longer than {readers.NUMBER_LENGTH} characters")
         billing = payload.get("billing_address") or {}
+        shipping = payload.get("shipping_address") or billing
+        country = addresses.country_code(str(shipping.get("country_code") or shipping.get("country") or ""))
+        if country is None:
+            raise fail("shipping_address", "the country is not an ISO 3166 code")
         customer = payload.get("customer") or {}
         name = billing.get("name") or " ".join(p for p in (customer.get("first_name"), customer.get("last_name")) if p)
         return OrderRow(
-            line=1, number=number[:64], status=status, currency=str(payload.get("currency") or "")[:3],
+            line=1, number=number, status=status, currency=str(payload.get("currency") or "")[:3],
             placed_at=parse_datetime(str(payload.get("created_at") or ""), tz, required=True),
             paid_at=parse_datetime(str(payload.get("processed_at") or ""), tz) if status in MONEY_STATUSES else None,
             closed_at=cancelled, paid_amount=total if status in MONEY_STATUSES else Decimal("0"),
@@ -734,6 +826,11 @@ def shopify_payload_row(payload: dict, *, tz: zoneinfo.ZoneInfo) -> OrderRow:
             phone=str(billing.get("phone") or payload.get("phone") or customer.get("phone") or ""),
             name=str(name or ""), member_kind="billing_name",
             accepts_marketing=payload.get("buyer_accepts_marketing"), buyer_message=str(payload.get("note") or ""),
+            receiver_name=str(shipping.get("name") or "")[:100], receiver_phone=str(shipping.get("phone") or "")[:32],
+            receiver_address=", ".join(str(shipping.get(key)) for key in ("address1", "address2", "city", "zip")
+                                       if shipping.get(key))[:300],
+            country=country, province=str(shipping.get("province_code") or shipping.get("province") or "")[:50],
+            city=str(shipping.get("city") or "")[:50], postal_code=str(shipping.get("zip") or "")[:20],
             lines=[LineRow(title=str(item.get("title") or item.get("name") or "")[:300],
                            sku=str(item.get("sku") or "")[:100],
                            quantity=quantity(f"line_items[{i}].quantity", item.get("quantity")),
@@ -755,5 +852,7 @@ def shopify_order_receive(*, store: Store, payload: dict) -> ImportResult:
     with transaction.atomic():
         Store.objects.select_for_update().filter(pk=store.pk).first()
         result.rows = 1
-        _Engine(workspace=workspace, store=store, result=result).chunk([row])
+        engine = _Engine(workspace=workspace, store=store, result=result)
+        engine.chunk([row])
+        engine.assign_addresses()
     return result
