@@ -68,6 +68,9 @@ class Order(WorkspaceOwned):
     receiver_phone = models.CharField(_("receiver phone"), max_length=32, blank=True)
     receiver_address = models.CharField(_("receiver address"), max_length=300, blank=True)
     buyer_message = models.TextField(_("buyer message"), blank=True)
+    # The import (imports.ImportJob id) that created the order, for its undo. A bare column, no foreign key nor
+    # index: the bulk writer sets it at no cost per row, and an undo finds its orders through the store's index.
+    import_job_id = models.BigIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-placed_at", "-id"]
