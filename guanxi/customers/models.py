@@ -56,6 +56,8 @@ class Customer(WorkspaceOwned):
     )
     note = models.TextField(_("note"), blank=True)
     merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # The import (imports.ImportJob id) that created the customer, for its undo; a bare column, as on Order.
+    import_job_id = models.BigIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -250,7 +250,7 @@ def import_job_run(*, job_id: int) -> ImportJob:
                 result = orders_import(
                     workspace=job.workspace, store=job.store, path=job.path, items_path=job.items_path or None,
                     fmt=job.format or None, on_error=job.on_error,
-                    rejects_path=Path(job.path).parent / "rejects.csv", progress=progress,
+                    rejects_path=Path(job.path).parent / "rejects.csv", progress=progress, job=job,
                 )
             except ImportFailed as failed:
                 job.status, job.result = ImportJob.Status.FAILED, _capped(failed.result.as_json())

@@ -31,6 +31,8 @@ from guanxi.demo import tables
 from guanxi.demo.bulk import BulkWriter, PreparedInsert
 from guanxi.imports import addresses, columnar, customer_addresses, lookups, readers
 from guanxi.imports.buyer_keys import Key, buyer_keys
+from guanxi.imports.models import ImportJob
+from guanxi.imports.undo import ImportRecord
 from guanxi.imports.readers import OpenedFile, OrderRow, RowError, open_orders
 from guanxi.insight.tasks import refresh_after_import
 from guanxi.workspaces.models import Store, Workspace
@@ -39,6 +41,9 @@ CHUNK = 2000  # orders whose buyers are resolved together (the fast path resolve
 KNOWN_KEYS = 500_000  # identity keys cached between chunks; past this the cache starts again from the database
 assert columnar.BATCH_LINES % CHUNK == 0  # so a fast batch splits into the chunks the exact path would make
 COMPARED = ("status", "paid_amount", "refunded_amount", "paid_at", "closed_at")
+# The rows an import writes carry its job's id, which is how its undo finds them (guanxi/imports/undo.py).
+ORDER_FIELDS = (*tables.ORDER_IMPORTED, "import_job_id")
+CUSTOMER_FIELDS = (*tables.CUSTOMER_IMPORTED, "import_job_id")
 
 
 @dataclasses.dataclass
@@ -139,7 +144,8 @@ def _orders_by_number(store: Store, numbers: list[str]):
 class _NewBuyers:
     """The customers and identities a chunk or batch adds, as columns, for one COPY each."""
 
-    def __init__(self):
+    def __init__(self, job_id: int | None = None):
+        self.job_id = job_id  # the import's ImportJob, stamped on each customer; None for a webhook
         self.ids: list[int] = []
         self.names: list[str] = []
         self.phones: list[str] = []
@@ -177,7 +183,7 @@ class _NewBuyers:
                    pl.lit(stamp).alias("updated_at")]
         empty, null = pl.lit(""), pl.lit(None, pl.Int64)
         if self.ids:
-            prepared.append(writer.prepare_frame(Customer, tables.CUSTOMER_IMPORTED, pl.DataFrame({
+            prepared.append(writer.prepare_frame(Customer, CUSTOMER_FIELDS, pl.DataFrame({
                 "id": pl.Series(self.ids, dtype=pl.Int64), "name": pl.Series(self.names, dtype=pl.String),
                 "name_key": pl.Series([name.lower() for name in self.names], dtype=pl.String),
                 "address": pl.Series(self.addresses, dtype=pl.String),
@@ -189,6 +195,7 @@ class _NewBuyers:
                 "address", empty.alias("company"), empty.alias("industry"), empty.alias("company_size"),
                 empty.alias("business_model"), "display_phone", pl.lit(Lifecycle.POTENTIAL.value).alias("lifecycle"),
                 null.alias("owner"), empty.alias("note"), null.alias("merged_into"), "postcode",
+                pl.lit(self.job_id, pl.Int64).alias("import_job_id"),
             )))
         if self.values:
             prepared.append(writer.prepare_frame(Identity, tables.IDENTITY, pl.DataFrame({
@@ -235,8 +242,12 @@ class _Writes:
 
 
 class _Engine:
-    def __init__(self, *, workspace: Workspace, store: Store, result: ImportResult):
+    def __init__(self, *, workspace: Workspace, store: Store, result: ImportResult,
+                 record: ImportRecord | None = None):
         self.workspace, self.store, self.result = workspace, store, result
+        # What the import changes besides its new rows, for its undo (None: a webhook, not recorded).
+        self.record = record
+        self.job_id = record.job.pk if record else None
         self.known: dict[Key, int] = {}  # identity key → customer id (a bounded cache of the database)
         self.absent: set[Key] = set()  # keys looked up and not found since `known` was last cleared
         # The connection itself, not django.db.connection: that names each thread's own, and writes come from two.
@@ -352,6 +363,8 @@ class _Engine:
                         if key not in known and key not in placeholder:
                             new_identities.append((key, customer_id))
                             known[key] = customer_id
+                            if self.record and customer_id not in self.new_customers:
+                                self.record.identity(customer_id, *key)
                 continue
             index = None
             for key in keys:
@@ -412,10 +425,15 @@ class _Engine:
                                        granted=row.accepts_marketing, recorded_at=row.placed_at,
                                        source=f"{self.result.format}_export"))
             elif consent.granted != row.accepts_marketing and row.placed_at >= consent.recorded_at:
+                if self.record:
+                    self.record.consent_changed(consent)
                 consent.granted, consent.recorded_at = row.accepts_marketing, row.placed_at
                 changed.append(consent)
         Consent.objects.bulk_create(created)
         Consent.objects.bulk_update(changed, ["granted", "recorded_at"])
+        if self.record:
+            for consent in created:
+                self.record.consent_created(consent)
 
     def _tags(self, rows: list[OrderRow], customer_ids: list[int]) -> None:
         """Shopify's Tags become the buyer's tags; an import adds tags and never removes one."""
@@ -423,8 +441,17 @@ class _Engine:
         if not pairs:
             return
         names = {name for _, name in pairs}
+        before = set(Tag.objects.filter(name__in=names).values_list("id", flat=True)) if self.record else set()
         Tag.objects.bulk_create([Tag(workspace=self.workspace, name=name) for name in names], ignore_conflicts=True)
         tag_ids = dict(Tag.objects.filter(name__in=names).values_list("name", "id"))
+        if self.record:
+            given = set(CustomerTag.objects.filter(customer_id__in={c for c, _ in pairs}, tag_id__in=tag_ids.values())
+                        .values_list("customer_id", "tag_id"))
+            for tag_id in set(tag_ids.values()) - before:
+                self.record.tag_created(tag_id)
+            for customer_id, name in pairs:
+                if (customer_id, tag_ids[name]) not in given:
+                    self.record.tag_given(customer_id, tag_ids[name])
         CustomerTag.objects.bulk_create([
             CustomerTag(workspace=self.workspace, customer_id=customer_id, tag_id=tag_ids[name])
             for customer_id, name in pairs
@@ -437,7 +464,7 @@ class _Engine:
         self.settle()
         row_keys = [_keys(row, self.store) for row in rows]
         self._lookup({key for keys in row_keys for key in keys})
-        buyers = _NewBuyers()
+        buyers = _NewBuyers(self.job_id)
         customer_ids = self._customers(row_keys, lambda i: _new_customer(
             rows[i].name, rows[i].phone, rows[i].receiver_address, _row_address(rows[i])), buyers)
         buyers.write(self.writer, workspace_id=self.workspace.pk, now=self.now)
@@ -467,6 +494,8 @@ class _Engine:
             if not diffs:
                 self.result.orders_unchanged += 1
                 continue
+            if self.record:
+                self.record.order_changed(order, [field for field, _, _ in diffs])
             for field, _, value in diffs:
                 setattr(order, field, value)
             order.updated_at = now
@@ -485,7 +514,7 @@ class _Engine:
                 pk, ws, stamp, stamp, store_id, customer_id, row.number, row.status, row.currency or currency,
                 row.goods_amount, row.shipping_amount, row.discount_amount, row.paid_amount, row.refunded_amount,
                 ts(row.placed_at), ts(row.paid_at), None, None, ts(row.closed_at), row.receiver_name,
-                row.receiver_phone, row.receiver_address, row.buyer_message, *_row_address(row),
+                row.receiver_phone, row.receiver_address, row.buyer_message, *_row_address(row), self.job_id,
             ))
             for line in row.lines:
                 lines.append((ws, stamp, stamp, pk, None, line.sku, line.title, line.quantity, line.unit_price,
@@ -493,14 +522,18 @@ class _Engine:
             if row.tracking_number:
                 shipments.append((ws, stamp, stamp, pk, row.carrier, row.tracking_number,
                                   ShipmentStatus.IN_TRANSIT.value, ts(row.paid_at), None))
-        self.writer.insert(Order, tables.ORDER_IMPORTED, order_rows)
+        self.writer.insert(Order, ORDER_FIELDS, order_rows)
         self.writer.insert(OrderLine, tables.ORDER_LINE, lines)
         self.writer.insert(Shipment, tables.SHIPMENT, shipments)
         if changed:
             Order.objects.bulk_update(changed, [*COMPARED, "updated_at"])
             Interaction.objects.bulk_create(notes)
+            if self.record:
+                self.record.notes(notes)
         if refilled:
             Order.objects.bulk_update(refilled, list(ADDRESS_FIELDS))
+        if self.record:  # nothing else is writing now (settled above)
+            self.record.flush()
         self.result.orders_created += len(new_orders)
         self.result.orders_updated += len(changed)
         self.unanalyzed[Order] += len(new_orders)
@@ -540,7 +573,7 @@ class _Engine:
         self._send()
         names, phones, addresses = (frame[name].to_list() for name in ("name", "phone", "receiver_address"))
         parts = list(zip(*(frame[name].to_list() for name in ADDRESS_FIELDS)))
-        buyers = _NewBuyers()
+        buyers = _NewBuyers(self.job_id)
         customer_ids: list[int] = []
         for start in range(0, len(frame), CHUNK):
             customer_ids += self._customers(batch.keys[start:start + CHUNK], lambda i, start=start: _new_customer(
@@ -574,9 +607,9 @@ class _Engine:
             "goods", "shipping", "discount", "paid", "refunded", ts("placed_at"), ts("paid_at"),
             pl.lit(None, pl.String).alias("shipped_at"), pl.lit(None, pl.String).alias("completed_at"),
             ts("closed_at"), "receiver_name", "receiver_phone", "receiver_address", "buyer_message",
-            *ADDRESS_FIELDS,
+            *ADDRESS_FIELDS, pl.lit(self.job_id, pl.Int64).alias("import_job_id"),
         )
-        inserts.append(self.writer.prepare_frame(Order, tables.ORDER_IMPORTED, orders))
+        inserts.append(self.writer.prepare_frame(Order, ORDER_FIELDS, orders))
         shipments = frame.with_columns(order=ids).filter(pl.col("tracking") != "").select(
             *stamped, "order", "carrier", "tracking", pl.lit(ShipmentStatus.IN_TRANSIT.value).alias("status"),
             ts("paid_at"), pl.lit(None, pl.String).alias("delivered_at"),
@@ -704,17 +737,19 @@ def _import_rows(opened: OpenedFile, engine: _Engine, result: ImportResult, reje
 def orders_import(*, workspace: Workspace, store: Store, path: str | Path, items_path: str | Path | None = None,
                   fmt: str | None = None, dry_run: bool = False, on_error: str = "abort",
                   rejects_path: str | Path | None = None, column_map: dict | None = None,
-                  progress=None) -> ImportResult:
+                  progress=None, job: ImportJob | None = None) -> ImportResult:
     """Import one export into `store`. The whole file is one transaction: with on_error="abort" the first bad
     row raises ImportFailed and nothing is written; with "skip" bad rows go to the reject CSV (default
-    `<path>.rejects.csv`). With dry_run everything is checked and counted, then rolled back."""
+    `<path>.rejects.csv`). With dry_run everything is checked and counted, then rolled back. With `job` (the
+    import's saved ImportJob) what it creates and changes is recorded for `guanxi.imports.undo.import_undo`."""
     result = ImportResult(dry_run=dry_run)
     tz = zoneinfo.ZoneInfo(workspace.time_zone)
     rejects: list[RowError] = []
     try:
         opened = open_orders(path, fmt=fmt, tz=tz, items_path=items_path, column_map=column_map)
         result.format, result.encoding = opened.format, opened.encoding
-        engine = _Engine(workspace=workspace, store=store, result=result)
+        engine = _Engine(workspace=workspace, store=store, result=result,
+                         record=ImportRecord(job) if job is not None and not dry_run else None)
         # PostgreSQL checks Django's deferred foreign keys at COMMIT, one trigger event per row: as costly as the
         # inserts. Every reference this import writes is to a row it made or looked up in this transaction (with
         # the store locked), so where the role may, those checks are skipped; unique and check constraints stay.
@@ -727,6 +762,8 @@ def orders_import(*, workspace: Workspace, store: Store, path: str | Path, items
                 engine.close(quiet=True)
                 raise
             engine.close()
+            if engine.record:
+                engine.record.flush()
             if dry_run:
                 raise _DryRun
             if result.orders_created or result.orders_updated:

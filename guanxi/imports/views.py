@@ -5,6 +5,7 @@ import functools
 from pathlib import Path
 
 from django import forms
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
@@ -21,7 +22,7 @@ from guanxi.imports.jobs import (
 from guanxi.imports.models import ImportJob
 from guanxi.web.decorators import member_required
 from guanxi.workspaces.models import Store
-from guanxi.workspaces.permissions import Perm
+from guanxi.workspaces.permissions import Perm, allowed
 
 
 class UploadForm(forms.Form):
@@ -75,7 +76,8 @@ def import_job_page(request, job_id: int):
     job = import_job_check(get_object_or_404(ImportJob.objects.select_related("store", "workspace"), pk=job_id))
     context = {"job": job, "done": import_job_progress(job), "stale_seconds": int(stale_seconds()),
                # Checked only while it matters: a queued job with nobody to run it must say so.
-               "no_consumer": job.status == ImportJob.Status.QUEUED and not consumer_alive()}
+               "no_consumer": job.status == ImportJob.Status.QUEUED and not consumer_alive(),
+               **_undo_context(request, job)}
     if job.status == ImportJob.Status.UPLOADED:
         context["preview"] = import_preview(job=job)
     template = "imports/_job_status.html" if request.htmx else "imports/job.html"
@@ -112,3 +114,30 @@ def import_job_rejects(request, job_id: int):
         raise Http404
     return FileResponse(open(path, "rb"), as_attachment=True, filename=f"rejects-{Path(job.original_name).stem}.csv",
                         content_type="text/csv; charset=utf-8")
+
+
+def _undo_context(request, job: ImportJob) -> dict:
+    """The Undo button is for owners (who may manage the workspace), on a finished import not undone yet."""
+    return {"can_undo": (allowed(request.role, Perm.MANAGE) and job.status == ImportJob.Status.DONE
+                         and job.undone_at is None)}
+
+
+@require_POST
+@member_required(Perm.MANAGE)
+def import_job_undo_view(request, job_id: int):
+    """Undo the import (guanxi.imports.undo); a refusal (later imports changed its orders) answers 409 with the
+    job page saying why, nothing changed."""
+    from guanxi.imports.undo import UndoRefused, import_undo
+
+    job = get_object_or_404(ImportJob.objects.select_related("store", "workspace"), pk=job_id)
+    try:
+        summary = import_undo(job=job, by=request.user)
+    except UndoRefused as exc:
+        messages.error(request, str(exc))
+        context = {"job": job, "done": import_job_progress(job), **_undo_context(request, job)}
+        return render(request, "imports/job.html", context, status=409)
+    messages.success(request, _("Import undone: %(removed)s orders removed, %(restored)s restored, %(customers)s "
+                                "customers removed.") % {"removed": summary["orders_removed"],
+                                                         "restored": summary["orders_restored"],
+                                                         "customers": summary["customers_removed"]})
+    return HttpResponseRedirect(reverse("imports:job", args=[job.pk]))
