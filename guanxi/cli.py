@@ -12,12 +12,12 @@ import argparse
 import json
 import os
 import sys
-from decimal import Decimal
 from urllib.parse import urlsplit, urlunsplit
 
 from guanxi.imports.cli import add_import_parser, cmd_import
 from guanxi.insight.cli import add_analytics_parser, cmd_analytics
 from guanxi.segments.cli import add_segments_parser, cmd_segments
+from guanxi.workspaces.cli import add_rates_parser, cmd_rates
 
 DEFAULT_PORT = 8000
 
@@ -62,6 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("slug")
     p.add_argument("--name", default="")
     p.add_argument("--time-zone", default="", help="IANA name, e.g. Asia/Shanghai (default: GUANXI_TIME_ZONE)")
+    p.add_argument("--currency", default="CNY", help="reporting currency, ISO 4217 (default CNY)")
 
     p = sub.add_parser("createuser", parents=[ws], help="create or update a user and their role in a workspace")
     p.add_argument("--username", required=True)
@@ -79,6 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     add_segments_parser(sub, parents=[ws])
     add_analytics_parser(sub, parents=[ws])
     add_import_parser(sub, parents=[ws])
+    add_rates_parser(sub, parents=[ws])
 
     sub.add_parser("manage", help="Django's management commands, for developers (guanxi manage help)")
     return parser
@@ -143,10 +145,6 @@ def _validation_message(exc) -> str:
     return " ".join(exc.messages)
 
 
-def _money(value) -> str:
-    return str(Decimal(value).quantize(Decimal("0.01")))
-
-
 # Commands -----------------------------------------------------------------------------------------------------
 
 
@@ -187,8 +185,8 @@ def _cmd_worker(args) -> int:
 def _cmd_workspace(args) -> int:
     from guanxi.workspaces.services import workspace_create
 
-    workspace = workspace_create(slug=args.slug, name=args.name, time_zone=args.time_zone)
-    print(f"Created workspace {workspace.slug} ({workspace.name}, {workspace.time_zone})")
+    workspace = workspace_create(slug=args.slug, name=args.name, time_zone=args.time_zone, currency=args.currency)
+    print(f"Created workspace {workspace.slug} ({workspace.name}, {workspace.time_zone}, {workspace.currency})")
     return 0
 
 
@@ -222,7 +220,7 @@ def _cmd_token(args) -> int:
 
 
 def _cmd_stats(args) -> int:
-    from guanxi.commerce.selectors import order_stats
+    from guanxi.commerce.money import order_stats, stats_json
     from guanxi.workspaces import tenancy
     from guanxi.workspaces.models import Store
 
@@ -234,19 +232,16 @@ def _cmd_stats(args) -> int:
             if store is None:
                 known = ", ".join(Store.objects.values_list("name", flat=True)) or "none yet"
                 raise CliError(f"no store {args.store!r} in {workspace.slug} (existing: {known})")
-        stats = order_stats(store=store)
-    stats = {
-        "customers": stats["customers"],
-        "orders": stats["orders"],
-        "paid_orders": stats["paid_orders"],
-        "paid_revenue": _money(stats["paid_revenue"]),
-        "refunds": _money(stats["refunds"]),
-    }
+        stats = stats_json(order_stats(store=store))
     if args.json:
         print(json.dumps(stats))
     else:
         for key, value in stats.items():
-            print(f"{key.replace('_', ' '):<13} {value}")
+            if key == "by_currency":
+                for code, figures in value.items():
+                    print(f"{code:<13} " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in figures.items()))
+            elif key != "missing_rates" or value:
+                print(f"{key.replace('_', ' '):<13} {'—' if value is None else value}")
     return 0
 
 
@@ -269,6 +264,7 @@ COMMANDS = {
     "segments": cmd_segments,
     "analytics": lambda args: cmd_analytics(args, workspace_for=_workspace, error=CliError),
     "import": lambda args: cmd_import(args, workspace_for=_workspace, error=CliError),
+    "rates": lambda args: cmd_rates(args, workspace_for=_workspace, error=CliError),
 }
 
 
