@@ -128,10 +128,14 @@ def missing_rates(orders: QuerySet[Order], rates: Rates | None = None) -> list[s
 
 def stores_missing_rates(rates: Rates | None = None) -> list[str]:
     """The currencies of the active workspace's stores that some of their orders have no rate for — cheap enough
-    for every page: one query per foreign-currency store currency at most, none in a one-currency workspace."""
+    for every page: one query on the stores in a one-currency workspace, then the rates and one query per foreign
+    store currency at most."""
+    reporting = rates.reporting if rates else current_workspace().currency
+    foreign = sorted(set(Store.objects.exclude(currency=reporting).values_list("currency", flat=True)))
+    if not foreign:
+        return []
     rates = rates or workspace_rates()
     missing = []
-    foreign = sorted(set(Store.objects.exclude(currency=rates.reporting).values_list("currency", flat=True)))
     for code in foreign:
         known = rates.by_currency.get(code, ())
         if known and known[-1][0] is None:
