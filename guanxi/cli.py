@@ -13,13 +13,13 @@ import argparse
 import json
 import os
 import sys
-from decimal import Decimal
 from urllib.parse import urlsplit, urlunsplit
 
 from guanxi.customers.cli import add_customers_parser, cmd_customers
 from guanxi.imports.cli import add_import_parser, cmd_import
 from guanxi.insight.cli import add_analytics_parser, cmd_analytics
 from guanxi.segments.cli import add_segments_parser, cmd_segments
+from guanxi.workspaces.cli import add_rates_parser, cmd_rates
 
 DEFAULT_PORT = 8000
 NO_WORKER_HELP = "do not run background jobs in this process (run `guanxi worker` separately)"
@@ -72,6 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("slug")
     p.add_argument("--name", default="")
     p.add_argument("--time-zone", default="", help="IANA name, e.g. Asia/Shanghai (default: GUANXI_TIME_ZONE)")
+    p.add_argument("--currency", default="CNY", help="reporting currency, ISO 4217 (default CNY)")
 
     p = sub.add_parser("createuser", parents=[ws], help="create or update a user and their role in a workspace")
     p.add_argument("--username", required=True)
@@ -90,6 +91,7 @@ def _parser() -> argparse.ArgumentParser:
     add_analytics_parser(sub, parents=[ws])
     add_import_parser(sub, parents=[ws])
     add_customers_parser(sub, parents=[ws])
+    add_rates_parser(sub, parents=[ws])
 
     sub.add_parser("manage", help="Django's management commands, for developers (guanxi manage help)")
     return parser
@@ -154,10 +156,6 @@ def _validation_message(exc) -> str:
     return " ".join(exc.messages)
 
 
-def _money(value) -> str:
-    return str(Decimal(value).quantize(Decimal("0.01")))
-
-
 # Commands -----------------------------------------------------------------------------------------------------
 
 
@@ -211,8 +209,8 @@ def _cmd_worker(args) -> int:
 def _cmd_workspace(args) -> int:
     from guanxi.workspaces.services import workspace_create
 
-    workspace = workspace_create(slug=args.slug, name=args.name, time_zone=args.time_zone)
-    print(f"Created workspace {workspace.slug} ({workspace.name}, {workspace.time_zone})")
+    workspace = workspace_create(slug=args.slug, name=args.name, time_zone=args.time_zone, currency=args.currency)
+    print(f"Created workspace {workspace.slug} ({workspace.name}, {workspace.time_zone}, {workspace.currency})")
     return 0
 
 
@@ -246,7 +244,7 @@ def _cmd_token(args) -> int:
 
 
 def _cmd_stats(args) -> int:
-    from guanxi.commerce.selectors import order_stats
+    from guanxi.commerce.money import order_stats, stats_json
     from guanxi.workspaces import tenancy
     from guanxi.workspaces.models import Store
 
@@ -258,19 +256,16 @@ def _cmd_stats(args) -> int:
             if store is None:
                 known = ", ".join(Store.objects.values_list("name", flat=True)) or "none yet"
                 raise CliError(f"no store {args.store!r} in {workspace.slug} (existing: {known})")
-        stats = order_stats(store=store)
-    stats = {
-        "customers": stats["customers"],
-        "orders": stats["orders"],
-        "paid_orders": stats["paid_orders"],
-        "paid_revenue": _money(stats["paid_revenue"]),
-        "refunds": _money(stats["refunds"]),
-    }
+        stats = stats_json(order_stats(store=store))
     if args.json:
         print(json.dumps(stats))
     else:
         for key, value in stats.items():
-            print(f"{key.replace('_', ' '):<13} {value}")
+            if key == "by_currency":
+                for code, figures in value.items():
+                    print(f"{code:<13} " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in figures.items()))
+            elif key != "missing_rates" or value:
+                print(f"{key.replace('_', ' '):<13} {'—' if value is None else value}")
     return 0
 
 
@@ -294,6 +289,7 @@ COMMANDS = {
     "analytics": lambda args: cmd_analytics(args, workspace_for=_workspace, error=CliError),
     "import": lambda args: cmd_import(args, workspace_for=_workspace, error=CliError),
     "customers": lambda args: cmd_customers(args, workspace_for=_workspace),
+    "rates": lambda args: cmd_rates(args, workspace_for=_workspace, error=CliError),
 }
 
 

@@ -128,7 +128,7 @@ def cdnow_subset(tmp_path):
 
 @pytest.fixture
 def cdnow_workspace(db, cdnow_subset):
-    workspace = workspace_create(slug="cd", name="CDNOW", time_zone="America/New_York")
+    workspace = workspace_create(slug="cd", name="CDNOW", time_zone="America/New_York", currency="USD")
     load_cdnow(workspace=workspace, path=cdnow_subset)
     with tenancy.active(workspace):
         yield workspace

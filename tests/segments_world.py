@@ -23,10 +23,21 @@ from guanxi.customers.models import Consent, Customer, CustomerTag, CustomFieldV
 from guanxi.customers.services import consent_set, custom_field_create, customer_create, identity_add
 from guanxi.insight.models import CustomerScore
 from guanxi.workspaces.models import Platform
-from guanxi.workspaces.services import member_add, store_create, user_ensure
+from guanxi.workspaces.services import exchange_rate_set, member_add, store_create, user_ensure
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
 AS_OF = dt.datetime(2024, 6, 15, 10, 0, tzinfo=SHANGHAI)
+# The Shopify store sells in dollars: 1 USD = 7 CNY, and 8 from 2024-01-01 on (whole rates keep every converted
+# amount exact, so the oracle below needs no rounding rule). Money figures are these conversions' sums.
+USD_RATE_CHANGES_ON = dt.date(2024, 1, 1)
+
+
+def in_yuan(order, field: str) -> Decimal:
+    """An order's money `field` in the workspace's reporting currency (CNY), at the rate of its day."""
+    amount = getattr(order, field)
+    if order.currency == "CNY":
+        return amount
+    return amount * (8 if _local(order.placed_at) >= USD_RATE_CHANGES_ON else 7)
 PAID = {"paid", "shipped", "completed", "refunded", "partially_refunded"}
 STATUSES = ["pending_payment", "paid", "shipped", "completed", "closed", "refunded", "partially_refunded"]
 RFM = ["champions", "loyal", "potential_loyalist", "new", "promising", "need_attention", "about_to_sleep",
@@ -55,6 +66,8 @@ def build_world(workspace, *, customers: int = 90, seed: int = 7) -> World:
     rng = random.Random(seed)
     taobao = store_create(workspace=workspace, name="Acme Taobao", platform=Platform.TAOBAO)
     shopify = store_create(workspace=workspace, name="Acme Shopify", platform=Platform.SHOPIFY, currency="USD")
+    exchange_rate_set(workspace=workspace, currency="USD", rate="7")
+    exchange_rate_set(workspace=workspace, currency="USD", rate="8", on=USD_RATE_CHANGES_ON)
     users = []
     for username in ("alice", "bob"):
         user = user_ensure(username=username, password="test-pass-2718")
@@ -185,8 +198,8 @@ def snapshot() -> dict[int, dict]:
 
 def _behaviour(row: dict, key: str, today: dt.date):
     paid = [o for o in row["orders"] if o.status in PAID]
-    total = sum((o.paid_amount for o in paid), Decimal(0))
-    refunded = sum((o.refunded_amount for o in row["orders"]), Decimal(0))
+    total = sum((in_yuan(o, "paid_amount") for o in paid), Decimal(0))
+    refunded = sum((in_yuan(o, "refunded_amount") for o in row["orders"]), Decimal(0))
     last = max((o.placed_at for o in paid), default=None)
     return {
         "orders_count": len(row["orders"]),

@@ -205,14 +205,20 @@ def test_stats_json_counts_the_workspace_with_money_as_two_place_strings(sales, 
     code, out, _ = run(capsys, "--workspace", "acme", "stats", "--json")
     assert code == 0
     assert json.loads(out) == {"customers": 2, "orders": 4, "paid_orders": 3, "paid_revenue": "127.50",
-                               "refunds": "5.25"}
+                               "refunds": "5.25", "currency": "CNY",
+                               "by_currency": {"CNY": {"orders": 4, "paid_orders": 3, "paid_revenue": "127.50",
+                                                       "refunds": "5.25"}},
+                               "missing_rates": []}
 
 
 def test_stats_for_one_store(sales, capsys):
     code, out, _ = run(capsys, "--workspace", "acme", "stats", "--json", "--store", "Acme JD")
     assert code == 0
     assert json.loads(out) == {"customers": 1, "orders": 1, "paid_orders": 1, "paid_revenue": "7.00",
-                               "refunds": "0.00"}
+                               "refunds": "0.00", "currency": "CNY",
+                               "by_currency": {"CNY": {"orders": 1, "paid_orders": 1, "paid_revenue": "7.00",
+                                                       "refunds": "0.00"}},
+                               "missing_rates": []}
 
 
 def test_stats_without_json_is_readable(sales, capsys):

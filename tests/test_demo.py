@@ -86,7 +86,10 @@ def test_cdnow_loads_every_line_once_and_the_totals_match_the_file(db, capsys):
     assert main(["stats", "--json", "--store", "CDNOW", "--workspace", "cd"]) == 0
     assert json.loads(capsys.readouterr().out) == {
         "customers": len(customers), "orders": orders, "paid_orders": orders, "paid_revenue": str(revenue),
-        "refunds": "0.00",
+        "refunds": "0.00", "currency": "USD",  # the store's: CDNOW sold in dollars
+        "by_currency": {"USD": {"orders": orders, "paid_orders": orders, "paid_revenue": str(revenue),
+                                "refunds": "0.00"}},
+        "missing_rates": [],
     }
 
     tables = (Customer, Identity, Order, OrderLine)

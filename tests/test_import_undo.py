@@ -73,8 +73,9 @@ def _state():
     """Every figure an import can move, ids included: an undo must give back the same rows, not look-alikes."""
     facts_rebuild()
     figures = order_stats(store=None)
-    for key in ("paid_revenue", "refunds"):
-        figures[key] = Decimal(figures[key]).quantize(Decimal("0.01"))
+    for key in ("paid_revenue", "refunds"):  # None while a store's currency has no rate to the reporting one
+        if figures[key] is not None:
+            figures[key] = Decimal(figures[key]).quantize(Decimal("0.01"))
     return {
         "stats": figures,
         "orders": sorted(Order.objects.values_list("id", "number", "customer_id", *COMPARED)),

@@ -11,6 +11,7 @@ from guanxi.demo.cdnow import CDNOW_MASTER, load_cdnow
 from guanxi.insight.services import insight_refresh
 from guanxi.workspaces import tenancy
 from guanxi.workspaces.models import Role
+from guanxi.workspaces.services import workspace_currency_set
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 ARTIFACTS = pathlib.Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -27,6 +28,7 @@ def test_the_dashboard_draws_its_charts_and_creates_follow_ups(browser, live_ser
     path = tmp_path / "cdnow_head.txt"
     with open(CDNOW_MASTER) as source:
         path.write_text("".join(next(source) for _ in range(3001)))
+    workspace_currency_set(workspace=workspace, currency="USD")  # CDNOW sold in dollars
     load_cdnow(workspace=workspace, path=path)
     with tenancy.active(workspace):
         insight_refresh(as_of=dt.date(1997, 12, 31))  # a first refresh, so the dashboard has flows to draw

@@ -15,6 +15,7 @@ from guanxi.insight.selectors import at_risk_list
 from guanxi.insight.services import insight_refresh
 from guanxi.workspaces import tenancy
 from guanxi.workspaces.models import Role
+from guanxi.workspaces.services import workspace_currency_set
 from web_helpers import ROLES, client_for
 
 AS_OF = dt.date(1998, 6, 30)
@@ -32,6 +33,7 @@ def scored(workspace, tmp_path):
     path = tmp_path / "cdnow_head.txt"
     with open(CDNOW_MASTER) as source:
         path.write_text("".join(next(source) for _ in range(3001)))
+    workspace_currency_set(workspace=workspace, currency="USD")  # CDNOW sold in dollars
     load_cdnow(workspace=workspace, path=path)
     insight_refresh(as_of=AS_OF)
     return workspace

@@ -115,7 +115,7 @@ def test_outside_a_transaction_a_refresh_vacuums_the_scores_it_replaced(cdnow_su
     from guanxi.workspaces import tenancy
     from guanxi.workspaces.services import workspace_create
 
-    workspace = workspace_create(slug="vac", name="Vacuumed", time_zone="America/New_York")
+    workspace = workspace_create(slug="vac", name="Vacuumed", time_zone="America/New_York", currency="USD")
     load_cdnow(workspace=workspace, path=cdnow_subset)
     with tenancy.active(workspace):
         insight_refresh(as_of=dt.date(1997, 9, 30), segments=False)
@@ -150,7 +150,7 @@ def test_a_refresh_failing_in_the_dashboard_or_the_write_keeps_the_previous_scor
     from guanxi.workspaces import tenancy
     from guanxi.workspaces.services import workspace_create
 
-    workspace = workspace_create(slug="fail", name="Failing", time_zone="America/New_York")
+    workspace = workspace_create(slug="fail", name="Failing", time_zone="America/New_York", currency="USD")
     load_cdnow(workspace=workspace, path=cdnow_subset)
     with tenancy.active(workspace):
         insight_refresh(as_of=dt.date(1997, 9, 30), segments=False)

@@ -8,6 +8,7 @@ from guanxi.demo.cdnow import CDNOW_MASTER, load_cdnow
 from guanxi.insight.models import AnalyticsRun, CustomerScore
 from guanxi.insight.tasks import nightly_insight_refresh, refresh_workspace_insight
 from guanxi.workspaces import tenancy
+from guanxi.workspaces.services import workspace_currency_set
 
 
 @pytest.fixture
@@ -19,6 +20,7 @@ def cdnow_head(tmp_path):
 
 
 def test_the_nightly_job_scores_every_workspace(workspace, other_workspace, cdnow_head):
+    workspace_currency_set(workspace=workspace, currency="USD")  # CDNOW sold in dollars
     load_cdnow(workspace=workspace, path=cdnow_head)
     nightly_insight_refresh.call_local()
     with tenancy.active(workspace):
@@ -31,6 +33,7 @@ def test_the_nightly_job_scores_every_workspace(workspace, other_workspace, cdno
 
 
 def test_the_on_demand_job_scores_one_workspace_as_of_a_day(workspace, other_workspace, cdnow_head):
+    workspace_currency_set(workspace=workspace, currency="USD")  # CDNOW sold in dollars
     load_cdnow(workspace=workspace, path=cdnow_head)
     run_id = refresh_workspace_insight.call_local(workspace.pk, "1997-12-31")
     with tenancy.active(workspace):

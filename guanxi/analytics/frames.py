@@ -13,8 +13,10 @@ column          type                        meaning
 ``cost``        numeric, optional           product cost of the order (default 0 = unknown, so profit = net paid)
 ==============  ==========================  ====================================================================
 
-Extra columns (``store_id``, ``quantity``…) are kept and ignored unless a function asks for them. Money is
-float64 here: analytics ranks and models money, it does not book it; the Django side stores results as Decimal.
+Extra columns (``store_id``, ``quantity``…) are kept and ignored unless a function asks for them. All money in
+one frame is in one currency — the Django side converts each order to the workspace's reporting currency at the
+rate of its day before it builds the frame (`guanxi.commerce.money`), and leaves out orders without a rate, so
+nothing here ever adds two currencies. Money is float64 here: analytics ranks and models money, it does not book it; the Django side stores results as Decimal.
 
 ``as_of`` is always explicit and is the last *included* day: an order on ``as_of`` counts, a later one does not.
 A ``datetime.datetime`` is reduced to its date.

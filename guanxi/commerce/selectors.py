@@ -2,10 +2,9 @@
 
 from decimal import Decimal
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import QuerySet
 
-from guanxi.commerce.models import PAID_STATUSES, Order
-from guanxi.customers.models import Customer
+from guanxi.commerce import money
 from guanxi.workspaces.models import Store
 
 CENT = Decimal("0.01")
@@ -19,28 +18,8 @@ def numbered(orders: QuerySet, number: str) -> QuerySet:
 
 
 def order_stats(*, store: Store | None = None) -> dict:
-    """Customers, orders, paid orders, paid revenue and refunds of the active workspace (or one store).
-
-    With a store, customers are those with at least one order in that store. Money is Decimal; paid revenue is
-    the paid amount of orders whose money was received (see PAID_STATUSES).
-    """
-    orders = Order.objects.all()
-    customers = Customer.objects.filter(merged_into__isnull=True)
-    if store is not None:
-        orders = orders.filter(store=store)
-        customers = customers.filter(orders__store=store).distinct()
-    paid = Q(status__in=PAID_STATUSES)
-    totals = orders.aggregate(
-        orders=Count("id"),
-        paid_orders=Count("id", filter=paid),
-        paid_revenue=Sum("paid_amount", filter=paid),
-        refunds=Sum("refunded_amount"),
-    )
-    return {
-        "customers": customers.count(),
-        "orders": totals["orders"],
-        "paid_orders": totals["paid_orders"],
-        # SQLite sums decimals as floats (2500315.63000038): round to cents here, for every caller.
-        "paid_revenue": Decimal(totals["paid_revenue"] or 0).quantize(CENT),
-        "refunds": Decimal(totals["refunds"] or 0).quantize(CENT),
-    }
+    """Customers, orders, paid orders, paid revenue and refunds of the active workspace (or one store): the five
+    headline figures of `guanxi.commerce.money.order_stats` (which has them per currency too). Money is Decimal
+    in the store's currency, or in the reporting currency — None while some order has no rate."""
+    stats = money.order_stats(store=store)
+    return {key: stats[key] for key in ("customers", "orders", "paid_orders", "paid_revenue", "refunds")}

@@ -9,9 +9,11 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Max, Min, Prefetch, Q, QuerySet, Sum
+from django.db.models.functions import Round
 
 from guanxi.activities.models import OPEN_STAGES, Interaction, Opportunity, Task, TaskStatus
 from guanxi.commerce.models import PAID_STATUSES, Order, OrderLine, Shipment
+from guanxi.commerce.money import cents, missing_rates, workspace_rates
 from guanxi.commerce.selectors import numbered
 from guanxi.customers.identity import normalize_email, normalize_phone
 from guanxi.customers.models import Customer, CustomerTag, Identity, IdentityKind
@@ -94,13 +96,15 @@ def customer_list(*, q: str = "", tag: str = "", owner_id: int | None = None,
 
 
 def order_summaries(customer_ids: list[int]) -> dict[int, dict]:
-    """Order count, total paid and last order time per customer, in one grouped query (for list pages)."""
+    """Order count, total paid and last order time per customer, in one grouped query (for list pages). Total
+    paid is in the reporting currency, orders without a rate left out (see `guanxi.commerce.money`)."""
+    rates = workspace_rates()
     rows = (
         Order.objects.filter(customer_id__in=customer_ids)
         .values("customer_id")
         .annotate(
             orders=Count("id"),
-            paid=Sum("paid_amount", filter=Q(status__in=PAID_STATUSES)),
+            paid=Sum(Round(rates.converted("paid_amount"), 2), filter=Q(status__in=PAID_STATUSES)),
             last_order_at=Max("placed_at"),
         )
     )
@@ -117,20 +121,27 @@ class CustomerKpis:
     first_order_at: dt.datetime | None
     last_order_at: dt.datetime | None
     days_since_last_order: int | None
+    currency: str = ""  # of the money figures: the reporting currency
+    missing_rates: tuple[str, ...] = ()  # currencies of orders left out of them for want of a rate
 
 
 def customer_kpis(customer: Customer, *, now: dt.datetime | None = None) -> CustomerKpis:
-    """A customer's order figures in one query. Days count calendar days in the workspace time zone."""
+    """A customer's order figures in one query (two when some order has no rate). Days count calendar days in the workspace time zone; money is
+    in the reporting currency, each order converted at its day's rate, orders without one left out (and their
+    currencies named in `missing_rates`)."""
+    rates = workspace_rates()
     paid = Q(status__in=PAID_STATUSES)
-    row = Order.objects.filter(customer=customer).aggregate(
+    orders = Order.objects.filter(customer=customer)
+    row = orders.aggregate(
         orders=Count("id"),
         paid_orders=Count("id", filter=paid),
-        total_paid=Sum("paid_amount", filter=paid),
-        refunds=Sum("refunded_amount"),
+        converted_orders=Count("id", filter=paid & rates.covered()),
+        total_paid=Sum(Round(rates.converted("paid_amount"), 2), filter=paid),
+        refunds=Sum(Round(rates.converted("refunded_amount"), 2)),
         first=Min("placed_at", filter=paid),
         last=Max("placed_at", filter=paid),
     )
-    total = row["total_paid"] or Decimal("0.00")
+    total = cents(row["total_paid"])
     days = None
     if row["last"] is not None:
         days = (workspace_today(now) - row["last"].astimezone(current_time_zone()).date()).days
@@ -138,11 +149,15 @@ def customer_kpis(customer: Customer, *, now: dt.datetime | None = None) -> Cust
         orders=row["orders"],
         paid_orders=row["paid_orders"],
         total_paid=total,
-        refunds=row["refunds"] or Decimal("0.00"),
-        average_order_value=(total / row["paid_orders"]).quantize(Decimal("0.01")) if row["paid_orders"] else None,
+        refunds=cents(row["refunds"]),
+        average_order_value=(total / row["converted_orders"]).quantize(Decimal("0.01"))
+        if row["converted_orders"] else None,
         first_order_at=row["first"],
         last_order_at=row["last"],
         days_since_last_order=days,
+        currency=rates.reporting,
+        # A second query only when some paid order has no rate.
+        missing_rates=tuple(missing_rates(orders, rates)) if row["converted_orders"] != row["paid_orders"] else (),
     )
 
 

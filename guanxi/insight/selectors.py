@@ -13,7 +13,8 @@ from django.db.models import Count
 
 from guanxi.analytics import at_risk_customers, period_kpis
 from guanxi.insight.models import AnalyticsRun, CustomerScore
-from guanxi.insight.tables import paid_order_frame
+from guanxi.insight.tables import paid_orders
+from guanxi.workspaces.tenancy import current_workspace
 
 LIFECYCLE_FUNNEL = ("potential", "developing", "growing", "mature", "terminating", "lost")
 AT_RISK_LIMIT = 50
@@ -42,12 +43,15 @@ def range_kpis(*, start: dt.date, end: dt.date, store_id: int | None = None) -> 
     This reads every paid order (the KPIs need each customer's history before the range), so it runs when
     someone asks for a range, not on every dashboard view. None when there are no paid orders.
     """
-    frame = paid_order_frame()
+    orders = paid_orders()
+    frame = orders.transactions
     if store_id is not None:
         frame = frame.filter(pl.col("store_id") == store_id)
     if frame.is_empty():
         return None
-    return period_kpis(frame, start=start, end=end)
+    # Money in the reporting currency; orders without a rate are left out, their currencies named.
+    return {**period_kpis(frame, start=start, end=end), "currency": current_workspace().currency,
+            "missing_rates": list(orders.missing_rates)}
 
 
 def insight_dashboard() -> dict:
@@ -68,6 +72,9 @@ def insight_dashboard() -> dict:
         "top20_share": run.dashboard.get("top20_share", 0.0),
         "kpis": run.dashboard.get("kpis", {}).get("all", []),
         "reports": run.dashboard,
+        # Runs before currencies were tracked summed every order as it was: they were in the workspace's currency.
+        "currency": run.summary.get("currency") or current_workspace().currency,
+        "missing_rates": run.summary.get("missing_rates", []),
     }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Callable
@@ -64,6 +65,18 @@ def beside_each_other(write: Callable[[Callable[[], dict]], None], compute: Call
             writing.exception()
             raise
         writing.result()
+
+
+def _finite(value):
+    """`value` with NaN and infinities as None: JSON has no such numbers, and a fit on few customers (say, a
+    store's orders left out for want of an exchange rate) can leave a standard error undefined."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    return value
 
 
 def _vacuum_scores() -> bool:
@@ -124,7 +137,9 @@ def insight_refresh(*, as_of: dt.date | dt.datetime | None = None, settings: Ins
                 run.dashboard = dashboard_figures_of()
                 begun += time.perf_counter() - waited
                 run.status = AnalyticsRun.Status.SUCCEEDED
-                run.summary = result.summary()
+                # The money figures' currency, and the currencies left out for want of a rate.
+                run.summary = _finite(result.summary()) | {"currency": workspace.currency,
+                                                           "missing_rates": list(orders.missing_rates)}
                 run.finished_at = timezone.now()
                 run.save(update_fields=["status", "summary", "dashboard", "finished_at", "updated_at"])
             seconds["write"] = time.perf_counter() - begun

@@ -24,6 +24,7 @@ from django.db import connection
 
 from guanxi.analytics import product_table
 from guanxi.commerce.models import PAID_STATUSES, Order, OrderLine, Product
+from guanxi.commerce.money import workspace_rates
 from guanxi.customers.models import Customer
 from guanxi.demo.bulk import BulkWriter
 from guanxi.insight.models import AnalyticsRun, CustomerScore
@@ -32,7 +33,7 @@ from guanxi.workspaces.tenancy import current_time_zone, current_workspace
 FETCH_ROWS = 50_000  # rows per fetch on SQLite: bounded memory on the Python side
 
 _ORDER_SCHEMA = {"order_id": pl.Int64, "customer_id": pl.Int64, "store_id": pl.Int64, "placed": pl.Int64,
-                 "amount": pl.Float64, "refunded": pl.Float64}
+                 "amount": pl.Float64, "refunded": pl.Float64, "currency": pl.Utf8}
 _LINE_SCHEMA = {"order_id": pl.Int64, "product_id": pl.Int64, "label": pl.Utf8, "quantity": pl.Int64,
                 "amount": pl.Float64, "unit_cost": pl.Float64}
 _TRANSACTION_COLUMNS = ["customer_id", "store_id", "date", "amount", "refunded", "cost"]
@@ -49,10 +50,13 @@ class PaidOrders:
     `products`: `guanxi.analytics.product_table` of those orders' lines, one row per product (SKU, or the title
     when a line has none), best earners first. (The lines themselves, 14 million rows at the scale target, are
     let go as soon as they are summed.)
+    Money is in the reporting currency, each order converted at its day's rate (`guanxi.commerce.money`); orders
+    without a rate are left out of both frames, and their currencies listed in `missing_rates`.
     """
 
     transactions: pl.DataFrame
     products: pl.DataFrame
+    missing_rates: tuple[str, ...] = ()
 
 
 def _epoch(column: str) -> str:
@@ -136,7 +140,7 @@ def paid_orders() -> PaidOrders:
     marks = ", ".join(["%s"] * len(statuses))
     orders_query = (
         f"SELECT id, customer_id, store_id, {_epoch('placed_at')}, {_money('paid_amount')}, "
-        f"{_money('refunded_amount')} FROM {table_name(Order)} WHERE workspace_id = %s AND status IN ({marks})",
+        f"{_money('refunded_amount')}, currency FROM {table_name(Order)} WHERE workspace_id = %s AND status IN ({marks})",
         [workspace_id, *statuses], _ORDER_SCHEMA,
     )
     # Every line is read and those of unpaid orders dropped by the join: cheaper than joining orders in SQL.
@@ -148,7 +152,16 @@ def paid_orders() -> PaidOrders:
         [workspace_id], _LINE_SCHEMA,
     )
     orders, raw_lines = _select_both(orders_query, lines_query)
-    raw_lines = raw_lines.join(orders.select("order_id"), on="order_id", how="semi")
+    rates = workspace_rates()
+    orders = orders.with_columns(
+        pl.from_epoch("placed", time_unit="s").dt.replace_time_zone("UTC")
+        .dt.convert_time_zone(str(current_time_zone())).dt.date().alias("date"),
+    ).with_columns(rates.polars_factor().alias("rate"))
+    missing = tuple(sorted(orders.filter(pl.col("rate").is_null())["currency"].unique().to_list()))
+    orders = orders.filter(pl.col("rate").is_not_null()).with_columns(
+        (pl.col("amount") * pl.col("rate")).round(2), (pl.col("refunded") * pl.col("rate")).round(2))
+    raw_lines = raw_lines.join(orders.select("order_id", "rate"), on="order_id", how="inner").with_columns(
+        pl.col("amount") * pl.col("rate"), pl.col("unit_cost") * pl.col("rate"))
     skus = pl.DataFrame(list(Product.objects.order_by().values_list("id", "sku")), orient="row",
                         schema={"product_id": pl.Int64, "sku": pl.Utf8})
     lines = raw_lines.join(skus, on="product_id", how="left").select(
@@ -158,15 +171,12 @@ def paid_orders() -> PaidOrders:
     costs = lines.group_by("order_id").agg(pl.col("cost").sum())  # a null cost adds nothing
     transactions = (
         orders.join(costs, on="order_id", how="left")
-        .with_columns(
-            pl.from_epoch("placed", time_unit="s").dt.replace_time_zone("UTC")
-            .dt.convert_time_zone(str(current_time_zone())).dt.date().alias("date"),
-            pl.col("cost").fill_null(0.0),
-        )
+        .with_columns(pl.col("cost").fill_null(0.0))
         .select(_TRANSACTION_COLUMNS)
         .sort("customer_id", "date")
     )
-    return PaidOrders(transactions=transactions, products=product_table(lines, product="product"))
+    return PaidOrders(transactions=transactions, products=product_table(lines, product="product"),
+                      missing_rates=missing)
 
 
 def paid_order_frame() -> pl.DataFrame:

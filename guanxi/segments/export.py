@@ -43,9 +43,10 @@ def safe_cell(value):
 
 
 def columns() -> list[str]:
+    """The header; total paid and CLV are in the reporting currency (the Currency column)."""
     return [
         _("Customer ID"), _("Name"), _("Gender"), _("Phone"), _("Email"), _("Province"), _("City"), _("Address"),
-        _("Tags"), _("Owner"), _("Orders"), _("Total paid"), _("Last order"), _("RFM segment"), _("Value class"),
+        _("Tags"), _("Owner"), _("Orders"), _("Total paid"), _("Currency"), _("Last order"), _("RFM segment"), _("Value class"),
         _("Lifecycle stage"), _("CLV"), _("P(alive)"), _("Churn risk"), _("In segment since"),
     ]
 
@@ -53,6 +54,7 @@ def columns() -> list[str]:
 def member_rows(segment: Segment, *, see_contact: bool) -> Iterator[list]:
     """One row per current member (the columns of `columns()`), in customer id order."""
     tz = zoneinfo.ZoneInfo(current_workspace().time_zone)
+    currency = current_workspace().currency  # of total paid and CLV: figures across stores are converted to it
     members = members_with_contacts(segment_members(segment).order_by("customer_id"))
     for member in members.iterator(chunk_size=CHUNK):
         customer = member.customer
@@ -68,7 +70,7 @@ def member_rows(segment: Segment, *, see_contact: bool) -> Iterator[list]:
             ", ".join(sorted(ct.tag.name for ct in customer.customer_tags.all())),
             customer.owner.username if customer.owner else "",
             facts.paid_orders_count if facts else 0,
-            facts.total_paid if facts else Decimal("0.00"),
+            facts.total_paid if facts else Decimal("0.00"), currency,
             facts.last_order_at.astimezone(tz).date() if facts and facts.last_order_at else None,
             score.rfm_segment if score else "", score.value_class if score else "",
             (score.lifecycle_stage if score and score.lifecycle_stage else customer.lifecycle_stage),

@@ -18,6 +18,7 @@ from django.db.models.functions import Cast, Coalesce, NullIf, Round
 from django.utils import timezone
 
 from guanxi.commerce.models import PAID_STATUSES, Order
+from guanxi.commerce.money import workspace_rates
 from guanxi.customers.models import Identity
 from guanxi.insight.models import CustomerScore
 from guanxi.segments.models import CustomerFacts, CustomerPurchase, CustomerStore, FactsRebuild
@@ -62,13 +63,20 @@ def _analyze(*models) -> None:
 
 
 def _order_figures():
-    """One row per customer with orders: FACT_FIELDS, aggregated from the orders (an ORM queryset)."""
+    """One row per customer with orders: FACT_FIELDS, aggregated from the orders (an ORM queryset).
+
+    Money is in the reporting currency, each order converted at its day's rate (`guanxi.commerce.money`); an
+    order without a rate adds nothing to the sums nor to the average's count (it still counts as an order)."""
+    rates = workspace_rates()
     paid = Q(status__in=PAID_STATUSES)
     refunded = Q(refunded_amount__gt=0)
+    paid_amount = Round(rates.converted("paid_amount"), 2, output_field=MONEY_FIELD)
     # Rounded to cents in SQL: SQLite sums decimals as floating point, and comparisons must see cents.
-    total_paid = Round(Coalesce(Sum("paid_amount", filter=paid), ZERO, output_field=MONEY_FIELD), 2)
-    refunds = Round(Coalesce(Sum("refunded_amount"), ZERO, output_field=MONEY_FIELD), 2)
+    total_paid = Round(Coalesce(Sum(paid_amount, filter=paid), ZERO, output_field=MONEY_FIELD), 2)
+    refunds = Round(Coalesce(Sum(Round(rates.converted("refunded_amount"), 2, output_field=MONEY_FIELD)), ZERO,
+                             output_field=MONEY_FIELD), 2)
     paid_count = Count("id", filter=paid)
+    converted_count = Count("id", filter=paid & rates.covered())
     return (
         Order.objects.order_by().values("customer_id")
         .annotate(
@@ -80,7 +88,7 @@ def _order_figures():
             net_paid=Round(total_paid - refunds, 2),
             # Rounded to cents like the 360 page's KPI; NULL without paid orders.
             average_order_value=Round(
-                Sum("paid_amount", filter=paid) / NullIf(paid_count, 0), 2, output_field=MONEY_FIELD),
+                Sum(paid_amount, filter=paid) / NullIf(converted_count, 0), 2, output_field=MONEY_FIELD),
             first_order_at=Min("placed_at", filter=paid),
             last_order_at=Max("placed_at", filter=paid),
         )

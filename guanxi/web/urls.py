@@ -6,6 +6,7 @@ from guanxi.activities import views as activities
 from guanxi.commerce import views as commerce
 from guanxi.customers import views as customers
 from guanxi.web import views
+from guanxi.workspaces import currency_views
 from guanxi.workspaces import views as workspaces
 
 app_name = "web"
@@ -39,6 +40,10 @@ urlpatterns = [
     # Settings (owners)
     path("settings/", workspaces.settings_page, name="settings"),
     path("settings/stores/", workspaces.store_add, name="store_add"),
+    path("settings/currency/", currency_views.currency_page, name="settings_currency"),
+    path("settings/currency/reporting/", currency_views.reporting_currency_set, name="reporting_currency_set"),
+    path("settings/currency/rates/", currency_views.rate_set, name="rate_set"),
+    path("settings/currency/rates/<int:rate_id>/delete/", currency_views.rate_delete, name="rate_delete"),
     path("settings/stores/<int:store_id>/", workspaces.store_edit, name="store_edit"),
     path("settings/stores/<int:store_id>/delete/", workspaces.store_delete, name="store_delete"),
     path("settings/members/", workspaces.member_add, name="member_add"),

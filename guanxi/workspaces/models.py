@@ -57,6 +57,28 @@ class Store(WorkspaceOwned):
         return self.name
 
 
+class ExchangeRate(WorkspaceOwned):
+    """1 `currency` = `rate` units of the workspace's reporting currency, from `valid_from` on (a day in the
+    workspace time zone; NULL: every day not covered by a dated rate). Set by the owner, never fetched."""
+
+    currency = models.CharField(_("currency"), max_length=3)
+    rate = models.DecimalField(_("rate"), max_digits=18, decimal_places=8)
+    valid_from = models.DateField(_("from"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["currency", models.F("valid_from").desc(nulls_last=True)]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(rate__gt=0), name="exchange_rate_positive"),
+            models.UniqueConstraint(fields=["workspace", "currency", "valid_from"], name="exchange_rate_per_day"),
+            # NULLs are distinct in a unique index: the undated rate needs its own.
+            models.UniqueConstraint(fields=["workspace", "currency"], condition=models.Q(valid_from__isnull=True),
+                                    name="exchange_rate_undated"),
+        ]
+
+    def __str__(self) -> str:
+        return f"1 {self.currency} = {self.rate} ({self.valid_from or '*'})"
+
+
 class Membership(WorkspaceOwned):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(_("role"), max_length=20, choices=Role.choices)

@@ -4,10 +4,13 @@ These take the workspace explicitly (creating one cannot depend on an active one
 their own validation and save, because the unique checks of tenant models go through the fail-closed manager.
 """
 
+import datetime as dt
 import functools
 import hashlib
+import re
 import secrets
 import zoneinfo
+from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -18,7 +21,7 @@ from django.db import models, transaction
 from django.utils.translation import gettext as _
 
 from guanxi.workspaces import tenancy
-from guanxi.workspaces.models import ApiToken, Membership, Store, Workspace
+from guanxi.workspaces.models import ApiToken, ExchangeRate, Membership, Store, Workspace
 
 TOKEN_PREFIX = "gx_"
 
@@ -34,15 +37,65 @@ def _clean_and_save(obj: models.Model, *, workspace: Workspace) -> None:
         obj.save()
 
 
+_CURRENCY_CODE = re.compile(r"[A-Z]{3}")
+
+
+def currency_code(value: str, *, field: str = "currency") -> str:
+    """`value` as an ISO 4217 code (three letters, upper-cased); anything else is refused naming `field`."""
+    code = (value or "").strip().upper()
+    if not _CURRENCY_CODE.fullmatch(code):
+        raise ValidationError({field: _("%(value)r is not a currency code (three letters, e.g. CNY or USD).")
+                               % {"value": value}})
+    return code
+
+
 def workspace_create(*, slug: str, name: str = "", time_zone: str = "", currency: str = "CNY") -> Workspace:
-    """A new workspace. `name` defaults to the slug, `time_zone` (an IANA name) to settings.TIME_ZONE."""
+    """A new workspace. `name` defaults to the slug, `time_zone` (an IANA name) to settings.TIME_ZONE, and
+    `currency` — the reporting currency figures across stores are converted to — to CNY."""
     time_zone = time_zone or settings.TIME_ZONE
     if time_zone not in _time_zones():
         raise ValidationError({"time_zone": _("Unknown time zone %(tz)r.") % {"tz": time_zone}})
-    workspace = Workspace(slug=slug, name=name or slug, time_zone=time_zone, currency=currency)
+    workspace = Workspace(slug=slug, name=name or slug, time_zone=time_zone, currency=currency_code(currency))
     workspace.full_clean()
     workspace.save()
     return workspace
+
+
+def workspace_currency_set(*, workspace: Workspace, currency: str) -> Workspace:
+    """Change the reporting currency. Rates are kept: they read "1 CUR = RATE reporting units", so the owner
+    re-enters those that meant the old currency (the settings page lists them)."""
+    workspace.currency = currency_code(currency)
+    workspace.full_clean()
+    workspace.save(update_fields=["currency", "updated_at"])
+    return workspace
+
+
+def exchange_rate_set(*, workspace: Workspace, currency: str, rate, on: dt.date | None = None) -> ExchangeRate:
+    """1 `currency` = `rate` reporting units from day `on` (workspace time zone) until the next dated rate;
+    without `on`, on every day no dated rate covers. Setting the same (currency, day) again replaces it.
+    The reporting currency itself needs no rate and is refused."""
+    currency = currency_code(currency)
+    if currency == workspace.currency:
+        raise ValidationError({"currency": _("%(cur)s is the reporting currency: it needs no rate.")
+                               % {"cur": currency}})
+    try:
+        value = Decimal(str(rate).strip())
+    except (InvalidOperation, ValueError):
+        value = None
+    if value is None or not value.is_finite() or value <= 0:
+        raise ValidationError({"rate": _("The rate must be a number above 0, got %(rate)r.") % {"rate": rate}})
+    with tenancy.active(workspace), transaction.atomic():
+        existing = ExchangeRate.objects.select_for_update().filter(currency=currency, valid_from=on).first()
+        exchange_rate = existing or ExchangeRate(workspace=workspace, currency=currency, valid_from=on)
+        exchange_rate.rate = value
+        exchange_rate.full_clean(validate_constraints=False)  # the row found above is the one the constraints see
+        exchange_rate.save()
+    return exchange_rate
+
+
+def exchange_rate_delete(*, exchange_rate: ExchangeRate) -> None:
+    """Remove one rate; figures of the days it covered fall back to the undated rate, or are left out."""
+    exchange_rate.delete()
 
 
 def store_create(

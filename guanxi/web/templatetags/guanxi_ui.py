@@ -6,6 +6,7 @@ from decimal import Decimal, InvalidOperation
 import phonenumbers
 from django import template
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -14,21 +15,34 @@ from guanxi.web.icons import icon_svg
 
 register = template.Library()
 
-_SYMBOLS = {"CNY": "¥", "USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "HKD": "HK$", "TWD": "NT$"}
+_SYMBOLS = {"CNY": "¥", "USD": "$", "EUR": "€", "GBP": "£", "JPY": "JP¥", "HKD": "HK$", "TWD": "NT$"}
+# Chinese readers see "$" as any dollar: the US one is written US$ there (¥ stays the yuan's).
+_SYMBOLS_ZH = {**_SYMBOLS, "USD": "US$"}
 
 
-@register.filter
-def money(amount, currency: str = "CNY") -> str:
-    """'¥1,234.50' — grouped digits, two decimals, the currency's symbol (its code when it has no known symbol)."""
+def money_text(amount, currency: str) -> str:
+    """`amount` (Decimal, number or numeric text) in `currency` as the active language writes it: grouped
+    digits, two decimals, the currency's symbol (its code when it has none); '—' for no amount."""
     if amount is None or amount == "":
         return "—"
     try:
-        value = Decimal(amount)
+        value = Decimal(str(amount))
     except (InvalidOperation, TypeError, ValueError):
         return str(amount)
-    symbol = _SYMBOLS.get((currency or "").upper(), f"{currency} " if currency else "")
+    if not value.is_finite():
+        return "—"
+    symbols = _SYMBOLS_ZH if (get_language() or "").startswith("zh") else _SYMBOLS
+    code = (currency or "").upper()
+    symbol = symbols.get(code, f"{code} " if code else "")
     sign = "-" if value < 0 else ""
     return f"{sign}{symbol}{abs(value):,.2f}"
+
+
+@register.filter
+def money(amount, currency: str) -> str:
+    """`{{ amount|money:currency }}` — the one way templates show money (see `money_text`); the currency is
+    always given: the order's or store's for one order, the reporting currency for figures across stores."""
+    return money_text(amount, currency)
 
 
 def _readable_phone(value: str) -> str:
