@@ -15,6 +15,7 @@ from guanxi.demo.cdnow import load_cdnow, read_cdnow
 from guanxi.segments.facts import facts_rebuild
 from guanxi.segments.rules import compile_rules
 from guanxi.segments.services import segment_create
+from guanxi.workspaces.services import workspace_currency_set
 
 pytestmark = pytest.mark.django_db
 
@@ -23,6 +24,7 @@ AS_OF = dt.date(1998, 7, 1)
 
 @pytest.fixture
 def cdnow(workspace):
+    workspace_currency_set(workspace=workspace, currency="USD")  # CDNOW sold in dollars
     load_cdnow(workspace=workspace)
     facts_rebuild()
     per_customer = defaultdict(list)

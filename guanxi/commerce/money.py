@@ -27,7 +27,6 @@ from guanxi.workspaces.tenancy import current_workspace
 
 CENT = Decimal("0.01")
 RATE_FIELD = DecimalField(max_digits=18, decimal_places=8)
-MONEY_FIELD = DecimalField(max_digits=14, decimal_places=2)
 # Orders whose money counts: paid ones (their paid amount) and refunded ones (their refund).
 MONEY_ORDERS = Q(status__in=PAID_STATUSES) | Q(refunded_amount__gt=0)
 

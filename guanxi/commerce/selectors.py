@@ -1,13 +1,9 @@
 """Reads about orders: totals for a workspace or store, lists with filters."""
 
-from decimal import Decimal
-
 from django.db.models import QuerySet
 
 from guanxi.commerce import money
 from guanxi.workspaces.models import Store
-
-CENT = Decimal("0.01")
 
 
 def numbered(orders: QuerySet, number: str) -> QuerySet:
