@@ -298,3 +298,29 @@ def test_a_refused_undo_on_the_web_answers_409_and_says_why(client, workspace, s
     response = client.post(f"/imports/jobs/{a}/undo/")
     assert response.status_code == 409 and f"#{b}" in response.content.decode()
     assert _state() == before
+
+
+def test_an_uploaded_import_is_recorded_and_can_be_undone(workspace, store, owner):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from guanxi.imports.jobs import import_job_create, import_job_run
+
+    empty = _state()
+    upload = SimpleUploadedFile("orders.csv", TAOBAO.read_bytes())
+    job = import_job_run(job_id=import_job_create(store=store, upload=upload, by=owner).pk)
+    assert job.status == "done" and job.source == "upload"
+    assert Order.objects.filter(import_job_id=job.pk).count() == job.result["orders_created"] > 0
+    assert undo.import_undo(job=job, by=owner)["orders_removed"] == job.result["orders_created"]
+    assert _state() == empty
+
+
+def test_a_failed_import_has_nothing_to_undo(workspace, store, tmp_path, capsys):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from guanxi.imports.jobs import import_job_create, import_job_run
+
+    upload = SimpleUploadedFile("bad.csv", "订单编号,买家会员名\n1,x\n".encode())
+    job = import_job_run(job_id=import_job_create(store=store, upload=upload, fmt="taobao").pk)
+    assert job.status == "failed"
+    code, _, err = _undo(capsys, job.pk)
+    assert code == 2 and "did not finish" in err

@@ -75,9 +75,9 @@ def _cmd_import(args, *, workspace_for, error) -> int:
 
     from guanxi.imports.readers import RowError, open_orders
     from guanxi.imports.services import ImportFailed, ImportResult, orders_import
+    from guanxi.imports.undo import orders_import_recorded
     from guanxi.workspaces import tenancy
     from guanxi.workspaces.models import Platform, Store
-    from guanxi.imports.undo import orders_import_recorded
     from guanxi.workspaces.services import store_create
 
     column_map = {}
