@@ -114,6 +114,8 @@ class CustomerKpis:
     first_order_at: dt.datetime | None
     last_order_at: dt.datetime | None
     days_since_last_order: int | None
+    # The earliest order of any status: when the buyer became a customer (None without orders).
+    customer_since: dt.datetime | None = None
 
 
 def customer_kpis(customer: Customer, *, now: dt.datetime | None = None) -> CustomerKpis:
@@ -126,6 +128,7 @@ def customer_kpis(customer: Customer, *, now: dt.datetime | None = None) -> Cust
         refunds=Sum("refunded_amount"),
         first=Min("placed_at", filter=paid),
         last=Max("placed_at", filter=paid),
+        since=Min("placed_at"),
     )
     total = row["total_paid"] or Decimal("0.00")
     days = None
@@ -140,6 +143,7 @@ def customer_kpis(customer: Customer, *, now: dt.datetime | None = None) -> Cust
         first_order_at=row["first"],
         last_order_at=row["last"],
         days_since_last_order=days,
+        customer_since=row["since"],
     )
 
 
