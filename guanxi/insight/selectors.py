@@ -12,11 +12,16 @@ import polars as pl
 from django.db.models import Count
 
 from guanxi.analytics import at_risk_customers, period_kpis
-from guanxi.insight.models import AnalyticsRun, CustomerScore
+from guanxi.insight.models import AnalyticsAsOf, AnalyticsRun, CustomerScore
 from guanxi.insight.tables import paid_order_frame
 
 LIFECYCLE_FUNNEL = ("potential", "developing", "growing", "mature", "terminating", "lost")
 AT_RISK_LIMIT = 50
+
+
+def analytics_as_of() -> dt.date | None:
+    """The active workspace's fixed analytics day (`AnalyticsAsOf`), or None: scored as of today."""
+    return AnalyticsAsOf.objects.values_list("as_of", flat=True).first()
 
 
 def latest_run() -> AnalyticsRun | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Callable
@@ -18,7 +19,7 @@ from django.utils import timezone
 
 from guanxi.analytics import InsightSettings, customer_insight
 from guanxi.demo.bulk import BulkWriter
-from guanxi.insight.models import AnalyticsRun, CustomerScore
+from guanxi.insight.models import AnalyticsAsOf, AnalyticsRun, CustomerScore
 from guanxi.insight.reports import dashboard_figures
 from guanxi.insight.snapshots import COLUMNS as SNAPSHOT_COLUMNS
 from guanxi.insight.snapshots import previous_refresh, snapshot_write
@@ -42,6 +43,27 @@ def _as_of_date(as_of: dt.date | dt.datetime | None) -> dt.date:
     if isinstance(as_of, dt.datetime):
         return as_of.astimezone(current_time_zone()).date()
     return as_of
+
+
+def json_safe(value):
+    """`value` with every NaN or infinite float replaced by None: JSON has no NaN (SQLite's JSON check refuses
+    the run), and a model fitted on a small shop can report a NaN log-likelihood or standard error."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
+
+
+def analytics_as_of_set(*, workspace, as_of: dt.date | None) -> None:
+    """Score `workspace` as of `as_of` whenever a refresh names no day (a historical data set), or as of today
+    again with None."""
+    if as_of is None:
+        AnalyticsAsOf.all_workspaces.filter(workspace=workspace).delete()
+        return
+    AnalyticsAsOf.all_workspaces.update_or_create(workspace=workspace, defaults={"as_of": as_of})
 
 
 def beside_each_other(write: Callable[[Callable[[], dict]], None], compute: Callable[[], dict]) -> None:
@@ -78,7 +100,8 @@ def _vacuum_scores() -> bool:
 
 def insight_refresh(*, as_of: dt.date | dt.datetime | None = None, settings: InsightSettings | None = None,
                     segments: bool = True) -> AnalyticsRun:
-    """Score every customer of the active workspace as of `as_of` (a day in the workspace time zone).
+    """Score every customer of the active workspace as of `as_of` (a day in the workspace time zone; default:
+    the workspace's fixed day if it has one, see `analytics_as_of_set`, else today).
 
     Returns the run (status succeeded, with the JSON summary: fitted parameters, counts per segment/stage, and
     the seconds spent loading, scoring, computing the dashboard and writing: `refresh_seconds`; on PostgreSQL
@@ -88,6 +111,10 @@ def insight_refresh(*, as_of: dt.date | dt.datetime | None = None, settings: Ins
     these scores.
     """
     workspace = current_workspace()
+    if as_of is None:
+        from guanxi.insight.selectors import analytics_as_of
+
+        as_of = analytics_as_of()
     day = _as_of_date(as_of)
     end_of_day = dt.datetime.combine(day, dt.time.max, tzinfo=current_time_zone())
     run = AnalyticsRun.objects.create(workspace=workspace, as_of=end_of_day)
@@ -124,7 +151,7 @@ def insight_refresh(*, as_of: dt.date | dt.datetime | None = None, settings: Ins
                 run.dashboard = dashboard_figures_of()
                 begun += time.perf_counter() - waited
                 run.status = AnalyticsRun.Status.SUCCEEDED
-                run.summary = result.summary()
+                run.summary = json_safe(result.summary())
                 run.finished_at = timezone.now()
                 run.save(update_fields=["status", "summary", "dashboard", "finished_at", "updated_at"])
             seconds["write"] = time.perf_counter() - begun

@@ -22,7 +22,7 @@ from guanxi.customers.models import Customer
 from guanxi.insight.follow_ups import at_risk_tasks_create
 from guanxi.insight.forms import KpiRangeForm
 from guanxi.insight.models import ChurnRisk
-from guanxi.insight.selectors import at_risk_list, insight_dashboard, range_kpis
+from guanxi.insight.selectors import analytics_as_of, at_risk_list, insight_dashboard, range_kpis
 from guanxi.web.decorators import member_required
 from guanxi.workspaces.models import Store
 from guanxi.workspaces.permissions import Perm
@@ -39,7 +39,8 @@ def _label(names: dict[str, tuple[str, str]], code: str) -> str:
 def _range_context(request) -> dict:
     """The KPI range form and, when it was submitted and is valid, the KPIs of that range."""
     if "start" not in request.GET:
-        today = workspace_today()
+        # A workspace scored as of a fixed day (historical data) shows the 30 days up to that day.
+        today = analytics_as_of() or workspace_today()
         return {"range_form": KpiRangeForm(initial={"start": today - dt.timedelta(days=29), "end": today})}
     form = KpiRangeForm(request.GET)
     if not form.is_valid():
