@@ -103,7 +103,7 @@ def test_the_dashboard_draws_the_new_charts_in_both_languages(shop, owner):
         assert f'id="{chart}"' in english, chart
     # Ten customers are too few for the purchase models: no CLV chart, and the page says why.
     assert 'id="chart-clv"' not in english and "No lifetime values yet" in english
-    assert "Too few repeat customers for the purchase models yet" in english
+    assert "Lifetime value and churn risk need more customers who bought twice" in english
     chinese = client_for(owner).get(URL, HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
     assert 'type="date"' in chinese and 'value="20' in chinese  # ISO days, not a localised format
     assert "按首购月份的留存" in chinese and "生命周期流转" in chinese and "区间指标" in chinese

@@ -7,12 +7,14 @@ few cents; comparing "CLV ≥ the k-th CLV" let all of them in."""
 
 import datetime as dt
 import math
+from collections import Counter
 from decimal import Decimal
 
+import numpy as np
 import pytest
 
 from guanxi.demo.cdnow import load_cdnow
-from guanxi.insight.models import CustomerScore
+from guanxi.insight.models import AnalyticsRun, CustomerScore
 from guanxi.insight.services import insight_refresh
 from guanxi.segments.builtin import HIGH_VALUE_AT_RISK
 from guanxi.segments.models import Segment
@@ -71,3 +73,24 @@ def test_high_value_at_risk_on_cdnow_is_a_small_share_of_the_shop(scored_cdnow):
     high = set(CustomerScore.objects.filter(churn_risk="high").values_list("customer_id", flat=True))
     assert set(segment.memberships.filter(left_at__isnull=True).values_list("customer_id", flat=True)) == top & high
     assert 0.005 * n < segment.member_count <= n / 10
+
+
+def test_rfm_scores_on_cdnow_hold_a_fifth_each_so_the_heatmap_has_no_empty_row_or_column(scored_cdnow):
+    """60% of CDNOW's customers bought once: scoring equal frequencies alike left F 2 and 3 empty."""
+    n = CustomerScore.objects.count()
+    for field in ("rfm_r", "rfm_f", "rfm_m"):
+        sizes = Counter(CustomerScore.objects.values_list(field, flat=True))
+        assert set(sizes) == {1, 2, 3, 4, 5}, field
+        assert all(n // 5 <= size <= n // 5 + 1 for size in sizes.values()), (field, sizes)
+
+
+def test_the_clv_histogram_on_cdnow_shows_the_spread_in_1_2_5_bands(scored_cdnow):
+    """Twenty equal-width bands up to the 99th percentile crowd CDNOW's customers into the first bars."""
+    run = AnalyticsRun.objects.filter(status="succeeded").latest("created_at")
+    bands = run.dashboard["clv_histogram"]
+    values = np.array([float(v) for v in CustomerScore.objects.exclude(clv=None).values_list("clv", flat=True)])
+    assert sum(b[2] for b in bands) == len(values)
+    assert all(hi in (lo * 2, lo * 2.5) or (lo, hi) == (0.0, 1.0) for lo, hi, _ in bands)
+    equal_width, _ = np.histogram(values.clip(0, np.quantile(values, 0.99)), bins=20)
+    assert len([b for b in bands if b[2]]) >= 8
+    assert max(b[2] for b in bands) < 0.6 * len(values) < equal_width.max()

@@ -29,6 +29,8 @@ from guanxi.workspaces.permissions import Perm
 from guanxi.workspaces.tenancy import workspace_today
 
 FOLLOW_UP_DAYS = 3
+# Model names are shown only inside the page's "how this is computed" disclosure.
+MODEL_NAMES = {"bgnbd": "BG/NBD", "pareto_nbd": "Pareto/NBD", "gamma_gamma": "Gamma-Gamma"}
 
 
 def _label(names: dict[str, tuple[str, str]], code: str) -> str:
@@ -85,6 +87,8 @@ def dashboard(request):
             "products": reports.get("products", [])[:10],
             "flows": _flows(reports.get("flows")),
         }
+        context["model_errors"] = [(MODEL_NAMES.get(name) or _("Buy-again model"), reason)
+                                   for name, reason in sorted((data["run"].summary.get("model_errors") or {}).items())]
         context["products"] = reports.get("products", [])
         context["flows"] = context["charts"]["flows"]
         context["flows_since"] = reports.get("flows_since")
