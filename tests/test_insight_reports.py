@@ -108,3 +108,20 @@ def test_the_dashboard_draws_the_new_charts_in_both_languages(shop, owner):
     assert 'type="date"' in chinese and 'value="20' in chinese  # ISO days, not a localised format
     assert "按首购月份的留存" in chinese and "生命周期流转" in chinese and "区间指标" in chinese
     assert AnalyticsRun.objects.filter(status="succeeded").count() == 2
+
+
+def test_the_lifecycle_chart_is_bars_of_every_stage_in_order_and_model_names_sit_in_the_disclosure(shop, owner):
+    import json
+    import re
+
+    insight_refresh(as_of=dt.date(2026, 6, 30))
+    for language, potential in (("en", "Potential"), ("zh-CN", "潜在期")):
+        html = client_for(owner).get(URL, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+        data = json.loads(re.search(r'id="insight-data" type="application/json">(.*?)</script>', html).group(1))
+        assert [name for name, _ in data["lifecycle"]][0] == potential and len(data["lifecycle"]) == 5
+        assert 'type: "funnel"' not in html
+        details = html[html.index("<details class=\"card how\""):html.index("</details>")]
+        outside = html.replace(details, "")
+        assert "<summary>" in details
+        for name in ("BG/NBD", "Pareto/NBD", "Gamma-Gamma"):
+            assert name not in outside.split("<script")[0], (language, name)

@@ -15,7 +15,8 @@ from guanxi.analytics import at_risk_customers, period_kpis
 from guanxi.insight.models import AnalyticsAsOf, AnalyticsRun, CustomerScore
 from guanxi.insight.tables import paid_order_frame
 
-LIFECYCLE_STAGES = ("potential", "developing", "growing", "mature", "terminating", "lost")
+# The stages the refresh assigns, in the lifecycle's order (a profile may also say "lost": shown when used).
+LIFECYCLE_STAGES = ("potential", "developing", "growing", "mature", "terminating")
 AT_RISK_LIMIT = 50
 
 

@@ -18,7 +18,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from guanxi.analytics import RFM_SEGMENTS, STAGES, VALUE_CLASSES
-from guanxi.customers.models import Customer
+from guanxi.customers.models import Customer, Lifecycle
 from guanxi.insight.follow_ups import at_risk_tasks_create
 from guanxi.insight.forms import KpiRangeForm
 from guanxi.insight.models import ChurnRisk
@@ -36,6 +36,13 @@ MODEL_NAMES = {"bgnbd": "BG/NBD", "pareto_nbd": "Pareto/NBD", "gamma_gamma": "Ga
 def _label(names: dict[str, tuple[str, str]], code: str) -> str:
     english, chinese = names.get(code, (code, code))
     return chinese if (get_language() or "").startswith("zh") else english
+
+
+def _stage_label(stage: str) -> str:
+    """The analytics' name of a stage, else the customer profile's (e.g. "lost"), else the code."""
+    if stage in STAGES:
+        return _label(STAGES, stage)
+    return str(dict(Lifecycle.choices).get(stage, stage))
 
 
 def _range_context(request) -> dict:
@@ -77,7 +84,7 @@ def dashboard(request):
         context["charts"] = {
             "rf": data["rf_heatmap"],
             "value_classes": [[_label(VALUE_CLASSES, code), n] for code, n in sorted(data["value_classes"].items())],
-            "lifecycle": [[_label(STAGES, stage), n] for stage, n in data["lifecycle"]],
+            "lifecycle": [[_stage_label(stage), n] for stage, n in data["lifecycle"]],
             "pareto": data["pareto"],
             "kpis": data["kpis"],
             "kpis_by_store": [[stores[k], rows] for k, rows in reports.get("kpis", {}).get("stores", {}).items()
