@@ -84,3 +84,18 @@ def test_the_demo_command_refuses_a_busy_port_before_loading_anything(db, capsys
     assert code == 2
     assert err.count("\n") == 1 and str(port) in err and "--port" in err
     assert not Workspace.objects.exists()
+
+
+def test_a_demo_built_before_cdnow_moved_out_says_how_to_start_afresh(db, tmp_path, caplog):
+    from guanxi.demo import DEMO_NAME, DEMO_SLUG
+    from guanxi.demo.cdnow import load_cdnow
+    from guanxi.workspaces.services import workspace_create
+
+    cdnow = tmp_path / "cdnow_head.txt"
+    with open(CDNOW_MASTER) as source:
+        cdnow.write_text("".join(next(source) for _ in range(201)))
+    old = workspace_create(slug=DEMO_SLUG, name=DEMO_NAME, time_zone="Asia/Shanghai")
+    load_cdnow(workspace=old, path=cdnow)
+    with caplog.at_level("WARNING", logger="guanxi.demo"):
+        build_demo(customers=30, orders=120, now=NOW, cdnow_path=cdnow)
+    assert any("earlier demo" in r.getMessage() and "'cdnow'" in r.getMessage() for r in caplog.records)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,6 +27,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from guanxi.workspaces.models import Role, Workspace
+
+log = logging.getLogger("guanxi.demo")
 
 if TYPE_CHECKING:
     from guanxi.demo.cdnow import CdnowLoad
@@ -79,7 +82,7 @@ def build_demo(
     `customers`/`orders` size the generated Taobao store (made once); `cdnow_path` replaces the CDNOW master file
     (tests load a slice of it).
     """
-    from guanxi.demo.cdnow import CDNOW_MASTER, load_cdnow
+    from guanxi.demo.cdnow import CDNOW_MASTER, STORE_NAME, load_cdnow
     from guanxi.demo.taobao import DEFAULT_STORE_NAME, generate_taobao_store
     from guanxi.commerce.models import Order
     from guanxi.workspaces.models import Store
@@ -108,6 +111,10 @@ def build_demo(
 
     cdnow = load_cdnow(workspace=cdnow_workspace, path=cdnow_path or CDNOW_MASTER, progress=progress)
     _score_cdnow(cdnow_workspace, loaded=cdnow.orders_created > 0)
+    if Store.all_workspaces.filter(workspace=workspace, name=STORE_NAME).exists():
+        # Demos built before CDNOW had its own workspace; orders are never deleted, so say how to start afresh.
+        log.warning("the demo workspace still holds the CDNOW store of an earlier demo (CDNOW is now in workspace "
+                    "%r); for a clean demo remove the demo database and run `guanxi demo` again", CDNOW_SLUG)
     store = Store.all_workspaces.filter(workspace=workspace, name=DEFAULT_STORE_NAME).first()
     generation = None
     if store is None or not Order.all_workspaces.filter(store=store).exists():
