@@ -125,3 +125,11 @@ def test_the_lifecycle_chart_is_bars_of_every_stage_in_order_and_model_names_sit
         assert "<summary>" in details
         for name in ("BG/NBD", "Pareto/NBD", "Gamma-Gamma"):
             assert name not in outside.split("<script")[0], (language, name)
+
+
+def test_a_run_keeps_no_nan_a_small_shops_fit_can_report():
+    """JSON has no NaN: SQLite's JSON check refused the whole run of a 60-customer shop over one log-likelihood."""
+    from guanxi.insight.services import json_safe
+
+    assert json_safe({"bgnbd": {"log_likelihood": float("nan"), "params": [1.5, float("inf")]}, "n": 3}) == {
+        "bgnbd": {"log_likelihood": None, "params": [1.5, None]}, "n": 3}

@@ -148,7 +148,7 @@ def insight_refresh(*, as_of: dt.date | dt.datetime | None = None, settings: Ins
                 scores = scores_replace(result.customers, run=run)
                 snapshot_write(scores.select(SNAPSHOT_COLUMNS), run=run, day=day, previous=stages)
                 waited = time.perf_counter()
-                run.dashboard = dashboard_figures_of()
+                run.dashboard = json_safe(dashboard_figures_of())
                 begun += time.perf_counter() - waited
                 run.status = AnalyticsRun.Status.SUCCEEDED
                 run.summary = json_safe(result.summary())
