@@ -187,6 +187,12 @@ def _cmd_demo(args) -> int:
         if exc.name != "guanxi.demo":
             raise
         raise CliError("the demo loader (guanxi.demo) is not installed") from None
+    if not args.no_serve:
+        from guanxi.demo.ports import port_in_use
+
+        # Before loading: a busy port found after a minute of loading wastes the minute.
+        if port_in_use(args.host, args.port):
+            raise CliError(f"port {args.port} on {args.host} is already in use; choose another with --port PORT")
     demo = build_demo(customers=args.customers, orders=args.orders, progress=sys.stderr.isatty())
     host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
     print("Guanxi demo is ready. Sign in at:")
@@ -194,6 +200,9 @@ def _cmd_demo(args) -> int:
     print(f"  Username:  {demo.username}")
     print(f"  Password:  {demo.password}")
     print(f"  Workspace: {getattr(demo.workspace, 'slug', demo.workspace)}", flush=True)
+    if getattr(demo, "cdnow_workspace", None) is not None:
+        print(f"  Also:      {demo.cdnow_workspace.slug} (the real CDNOW data, 1997–98, USD; switch at the top)",
+              flush=True)
     if args.no_serve:
         return 0
     return _cmd_serve(args)

@@ -161,7 +161,7 @@ def snapshot() -> dict[int, dict]:
     rows = {}
     for c in Customer.objects.filter(merged_into__isnull=True).select_related("owner"):
         rows[c.pk] = {
-            "name": c.name, "gender": c.gender, "birthday": c.birthday, "country": c.country,
+            "pk": c.pk, "name": c.name, "gender": c.gender, "birthday": c.birthday, "country": c.country,
             "province": c.province, "city": c.city, "district": c.district, "industry": c.industry,
             "owner": {c.owner_id, c.owner.username} if c.owner else set(), "created": _local(c.created_at),
             "lifecycle_profile": c.lifecycle_stage, "tags": set(), "stores": set(), "consent": {}, "custom": {},
@@ -299,25 +299,25 @@ def _bought(row, key, op, value, days, today) -> bool:
     return not hit if op in ("!=", "not_in") else hit
 
 
-def _clv_threshold(rows: dict, percent: int):
-    values = sorted((r["score"].clv for r in rows.values() if r["score"] and r["score"].clv is not None),
-                    reverse=True)
-    # Every customer with a score row counts, merged-away ones included (the threshold is the workspace's).
-    all_values = sorted((s.clv for s in CustomerScore.objects.exclude(clv=None)), reverse=True)
-    values = all_values or values
-    if not values:
-        return None
-    return values[math.ceil(len(values) * percent / 100) - 1]
+TOP_PERCENT = {"clv_top_percent": "clv", "profit_top_percent": "gross_profit"}
+
+
+def _top(rows: dict, column: str, percent: int) -> set[int]:
+    """The ⌈n·p/100⌉ customers first by `column` descending, then by customer id (the documented tie-break)."""
+    scored = [(getattr(r["score"], column), pk) for pk, r in rows.items()
+              if r["score"] and getattr(r["score"], column) is not None]
+    # Every customer with a score row counts, merged-away ones included (the ranking is the workspace's).
+    everyone = [(getattr(s, column), s.customer_id) for s in CustomerScore.objects.exclude(**{column: None})]
+    ranked = sorted(everyone or scored, key=lambda pair: (-pair[0], pair[1]))
+    return {pk for _, pk in ranked[:math.ceil(len(ranked) * percent / 100)]}
 
 
 def condition_matches(row: dict, cond: dict, today: dt.date, rows: dict) -> bool:
     key, op, value = cond["field"], cond["op"], cond.get("value")
     if key in ("bought_sku", "bought_category"):
         return _bought(row, key, op, value, cond.get("days"), today)
-    if key == "clv_top_percent":
-        threshold = _clv_threshold(rows, value)
-        clv = row["score"].clv if row["score"] else None
-        return threshold is not None and clv is not None and clv >= threshold
+    if key in TOP_PERCENT:
+        return row["pk"] in _top(rows, TOP_PERCENT[key], value)
     actual = field_value(row, key, today, rows)
     if op in NEGATIONS:
         return not _positive(key, NEGATIONS[op], value, actual, today)

@@ -62,3 +62,51 @@ def test_the_dashboard_draws_its_charts_and_creates_follow_ups(browser, live_ser
     finally:
         ARTIFACTS.mkdir(exist_ok=True)
         context.close()
+
+
+@pytest.mark.parametrize("lang", sorted(LANGUAGES))
+def test_the_dashboard_at_phone_and_desktop_widths_speaks_plainly(browser, live_server, workspace, owner,
+                                                                  member_password, tmp_path, lang):
+    """At 390 and 1280 px: no sideways scrolling, every chart drawn, the lifecycle as bars, and model names only
+    inside the closed "how this is computed" disclosure. Screenshots: test-artifacts/insight-<lang>-<width>.png."""
+    locale = LANGUAGES[lang][0]
+    path = tmp_path / "cdnow_head.txt"
+    with open(CDNOW_MASTER) as source:
+        path.write_text("".join(next(source) for _ in range(3001)))
+    load_cdnow(workspace=workspace, path=path)
+    workspace_currency_set(workspace=workspace, currency="USD")  # CDNOW is in dollars
+    with tenancy.active(workspace):
+        insight_refresh(as_of=dt.date(1998, 6, 30))
+    ARTIFACTS.mkdir(exist_ok=True)
+    for width in (390, 1280):
+        context = browser.new_context(locale=locale, viewport={"width": width, "height": 900})
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        errors = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        try:
+            page.goto(f"{live_server.url}/login/")
+            page.fill("#id_username", "owner")
+            page.fill("#id_password", member_password)
+            page.click("button[type=submit]")
+            page.wait_for_url(f"{live_server.url}/")
+            page.goto(f"{live_server.url}/insight/")
+            for chart in ("chart-kpis", "chart-lifecycle", "chart-rf", "chart-clv"):
+                page.wait_for_selector(f"#{chart} canvas")
+            assert errors == []
+            page.screenshot(path=str(ARTIFACTS / f"insight-{lang}-{width}.png"), full_page=True)
+            wide = page.evaluate("""() => [...document.querySelectorAll('main *')].filter(
+                e => e.getBoundingClientRect().right > window.innerWidth + 1).slice(0, 5).map(
+                e => e.tagName + '.' + e.className + ' ' + (e.textContent || '').trim().slice(0, 40))""")
+            assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), (width, wide)
+            how = page.locator("details[data-how]")
+            assert how.get_attribute("open") is None
+            outside = page.evaluate("""() => { const c = document.querySelector('main').cloneNode(true);
+                c.querySelectorAll('details, script').forEach(e => e.remove()); return c.innerText; }""")
+            for name in ("BG/NBD", "Pareto/NBD", "Gamma-Gamma", "P(alive)"):
+                assert name not in outside, name
+            how.locator("summary").click()
+            assert "Gamma-Gamma" in how.inner_text()
+            how.screenshot(path=str(ARTIFACTS / f"insight-{lang}-{width}-how.png"))
+        finally:
+            context.close()

@@ -103,8 +103,33 @@ def test_the_dashboard_draws_the_new_charts_in_both_languages(shop, owner):
         assert f'id="{chart}"' in english, chart
     # Ten customers are too few for the purchase models: no CLV chart, and the page says why.
     assert 'id="chart-clv"' not in english and "No lifetime values yet" in english
-    assert "Too few repeat customers for the purchase models yet" in english
+    assert "Lifetime value and churn risk need more customers who bought twice" in english
     chinese = client_for(owner).get(URL, HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
     assert 'type="date"' in chinese and 'value="20' in chinese  # ISO days, not a localised format
     assert "按首购月份的留存" in chinese and "生命周期流转" in chinese and "区间指标" in chinese
     assert AnalyticsRun.objects.filter(status="succeeded").count() == 2
+
+
+def test_the_lifecycle_chart_is_bars_of_every_stage_in_order_and_model_names_sit_in_the_disclosure(shop, owner):
+    import json
+    import re
+
+    insight_refresh(as_of=dt.date(2026, 6, 30))
+    for language, potential in (("en", "Potential"), ("zh-CN", "潜在期")):
+        html = client_for(owner).get(URL, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+        data = json.loads(re.search(r'id="insight-data" type="application/json">(.*?)</script>', html).group(1))
+        assert [name for name, _ in data["lifecycle"]][0] == potential and len(data["lifecycle"]) == 5
+        assert 'type: "funnel"' not in html
+        details = html[html.index("<details class=\"card how\""):html.index("</details>")]
+        outside = html.replace(details, "")
+        assert "<summary>" in details
+        for name in ("BG/NBD", "Pareto/NBD", "Gamma-Gamma"):
+            assert name not in outside.split("<script")[0], (language, name)
+
+
+def test_a_run_keeps_no_nan_a_small_shops_fit_can_report():
+    """JSON has no NaN: SQLite's JSON check refused the whole run of a 60-customer shop over one log-likelihood."""
+    from guanxi.insight.services import json_safe
+
+    assert json_safe({"bgnbd": {"log_likelihood": float("nan"), "params": [1.5, float("inf")]}, "n": 3}) == {
+        "bgnbd": {"log_likelihood": None, "params": [1.5, None]}, "n": 3}

@@ -102,7 +102,7 @@ SCORES = [
     c("lifecycle_stage", "in", ["developing", "growing"]), c("lifecycle_stage", "!=", "mature"),
     c("clv", ">", 2000), c("clv", "<=", 500), c("clv", "is_not_set"), c("clv", "between", [1000, 3000]),
     c("clv_top_percent", "<=", 10), c("clv_top_percent", "<=", 50), c("clv_top_percent", "<=", 100),
-    c("clv_top_percent", "<=", 1),
+    c("clv_top_percent", "<=", 1), c("profit_top_percent", "<=", 20), c("profit_top_percent", "<=", 3),
     c("p_alive", "<", 0.3), c("p_alive", "between", [0.2, 0.7]), c("p_alive", "is_not_set"),
     c("p_alive", ">", 0.8), c("p_alive", "<=", 0.25), c("p_alive", "is_set"), c("p_alive", "!=", 0.5),
     c("p_alive", "=", 0.5), c("buy_again", "<", 0.1),

@@ -159,7 +159,8 @@ def customer_insight(
     rfm = rfm_table(frame, as_of=end, frequency=settings.rfm_frequency)  # type: ignore[arg-type]
     thresholds = settings.rfm_thresholds or (rfm_thresholds(rfm) if rfm.height else None)
     reference = settings.value_reference or (value_reference(rfm) if rfm.height else None)
-    scored = value_classes(rfm_scores(rfm, thresholds), reference)
+    # The workspace's own cut points score by value; without them by rank (reported cut points: where it changes).
+    scored = value_classes(rfm_scores(rfm, settings.rfm_thresholds), reference)
     lap("rfm")
     ranking = value_ranking(customer_profit(frame), a_share=settings.a_share, b_share=settings.b_share)
     lap("value")

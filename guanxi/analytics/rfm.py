@@ -6,11 +6,15 @@
   splitting one basket into several orders).
 * **Monetary** — net paid: Σ amount − refunded, currency units.
 
-**Scores.** 1–5 per dimension from four cut points c₁ ≤ c₂ ≤ c₃ ≤ c₄: F and M score 1 + #{k : v > c_k}; R
-scores 5 − #{k : recency > c_k} (recent is good). By default the cut points are the data's quintiles,
-c_k = the ⌈k·n/5⌉-th smallest value, so equal values always get equal scores (no random tie-breaking; with
-many ties — most customers have one order — some scores are simply not used). A workspace may set its own
-cut points instead (e.g. recency 30/90/180/365 days). The same rule applies to both.
+**Scores.** 1–5 per dimension. By default by rank: customers are ordered from worst to best on the dimension
+and the i-th of n (0-based) scores 1 + ⌊5·i/n⌋, so each score holds a fifth of the customers. Ties — most
+customers of a shop have one order, many the same amount — are broken by the other dimensions and then by
+customer id (recency: fewer days is better, then more orders, then more money; frequency: then more money, then
+fewer days; monetary: then more orders, then fewer days), never by chance and never by the order of the input.
+Scoring equal values alike (the ⌈k·n/5⌉-th-value cut points, still reported by `rfm_thresholds`) left whole
+scores empty: with 60% one-time buyers F jumped from 1 to 4, and the R×F heatmap showed empty columns.
+A workspace may set its own cut points instead (e.g. recency 30/90/180/365 days): then F and M score
+1 + #{k : v > c_k} and R scores 5 − #{k : recency > c_k} (recent is good), and equal values share a score.
 
 **11 segments** from R and FM = ⌈(F + M) / 2⌉ (rounded half up) on this grid (rows R, columns FM 1…5):
 
@@ -147,7 +151,8 @@ class RFMThresholds:
 
 
 def quintile_cut_points(values: np.ndarray) -> tuple[float, float, float, float]:
-    """c_k = the ⌈k·n/5⌉-th smallest value, k = 1…4 (deterministic; ties share a score)."""
+    """c_k = the ⌈k·n/5⌉-th smallest value, k = 1…4: where the rank-based scores change, as values (reported
+    with a refresh; the default scores themselves come from `rank_quintiles`)."""
     ordered = np.sort(np.asarray(values, dtype=float))
     n = len(ordered)
     if n == 0:
@@ -164,6 +169,16 @@ def rfm_thresholds(rfm: pl.DataFrame) -> RFMThresholds:
     )
 
 
+def rank_quintiles(*keys: np.ndarray) -> np.ndarray:
+    """Scores 1–5 by rank: ``keys`` are sort keys from the most significant, each ascending = worse (the last
+    one should be unique, e.g. the customer id); the i-th of n customers in that order scores 1 + ⌊5·i/n⌋."""
+    n = len(keys[0])
+    order = np.lexsort(tuple(np.asarray(k, dtype=float) for k in reversed(keys)))
+    scores = np.empty(n, dtype=np.int64)
+    scores[order] = 1 + (5 * np.arange(n)) // max(n, 1)
+    return scores
+
+
 def _above(values: np.ndarray, cuts: tuple[float, ...]) -> np.ndarray:
     return (np.asarray(values, dtype=float)[:, None] > np.asarray(cuts)[None, :]).sum(axis=1)
 
@@ -171,17 +186,27 @@ def _above(values: np.ndarray, cuts: tuple[float, ...]) -> np.ndarray:
 def rfm_scores(rfm: pl.DataFrame, thresholds: RFMThresholds | None = None) -> pl.DataFrame:
     """Add ``r_score, f_score, m_score`` (1–5), ``fm_score`` and ``rfm_segment`` (code) to an `rfm_table`.
 
-    ``thresholds`` are the workspace's cut points; default: the quintiles of ``rfm`` (`rfm_thresholds`).
+    ``thresholds`` are the workspace's cut points; default: rank-based quintiles (`rank_quintiles`, ties
+    broken as the module docstring says).
     """
     if rfm.height == 0:
         return rfm.with_columns(
             *(pl.lit(None, dtype=pl.Int8).alias(c) for c in ("r_score", "f_score", "m_score", "fm_score")),
             pl.lit(None, dtype=pl.String).alias("rfm_segment"),
         )
-    cuts = thresholds or rfm_thresholds(rfm)
-    r = 5 - _above(rfm[RECENCY_DAYS].to_numpy(), cuts.recency_days)
-    f = 1 + _above(rfm[FREQUENCY].to_numpy(), cuts.frequency)
-    m = 1 + _above(rfm[MONETARY].to_numpy(), cuts.monetary)
+    recency = rfm[RECENCY_DAYS].to_numpy().astype(float)
+    frequency = rfm[FREQUENCY].to_numpy().astype(float)
+    monetary = rfm[MONETARY].to_numpy().astype(float)
+    if thresholds is not None:
+        r = 5 - _above(recency, thresholds.recency_days)
+        f = 1 + _above(frequency, thresholds.frequency)
+        m = 1 + _above(monetary, thresholds.monetary)
+    else:
+        # Ascending keys = worse first; the customer id (a last, unique key) makes the order total.
+        ids = rfm[CUSTOMER].rank("dense").to_numpy()
+        r = rank_quintiles(-recency, frequency, monetary, ids)
+        f = rank_quintiles(frequency, monetary, -recency, ids)
+        m = rank_quintiles(monetary, frequency, -recency, ids)
     fm = (f + m + 1) // 2
     grid = np.array(RFM_GRID)
     segment = grid[r - 1, fm - 1]

@@ -141,6 +141,8 @@ class CustomerOut(Schema):
     tags: list[str]
     custom: dict[str, str | None] = Field(..., description="Custom field values by key, as strings.")
     consents: list[ConsentOut]
+    first_order_at: dt.datetime | None = Field(..., description="When the customer placed their earliest order "
+                                                              "(any status); null without orders.")
     created_at: dt.datetime
     updated_at: dt.datetime
 

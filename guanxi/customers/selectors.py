@@ -123,6 +123,8 @@ class CustomerKpis:
     days_since_last_order: int | None
     currency: str = ""  # of the money figures: the reporting currency
     missing_rates: tuple[str, ...] = ()  # currencies of orders left out of them for want of a rate
+    # The earliest order of any status: when the buyer became a customer (None without orders).
+    customer_since: dt.datetime | None = None
 
 
 def customer_kpis(customer: Customer, *, now: dt.datetime | None = None) -> CustomerKpis:
@@ -140,6 +142,7 @@ def customer_kpis(customer: Customer, *, now: dt.datetime | None = None) -> Cust
         refunds=Sum(Round(rates.converted("refunded_amount"), 2)),
         first=Min("placed_at", filter=paid),
         last=Max("placed_at", filter=paid),
+        since=Min("placed_at"),
     )
     total = cents(row["total_paid"])
     days = None
@@ -158,6 +161,7 @@ def customer_kpis(customer: Customer, *, now: dt.datetime | None = None) -> Cust
         currency=rates.reporting,
         # A second query only when some paid order has no rate.
         missing_rates=tuple(missing_rates(orders, rates)) if row["converted_orders"] != row["paid_orders"] else (),
+        customer_since=row["since"],
     )
 
 

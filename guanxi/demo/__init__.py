@@ -1,6 +1,10 @@
-"""The demo: a workspace with real CDNOW data and a generated Taobao-style shop, and a login for each role.
+"""The demo: two workspaces, and a login for each role in both.
 
-`build_demo()` is idempotent: it creates what is missing (workspace, users, memberships, the CDNOW store, the
+* `demo` — a generated Chinese shop (Taobao-style store, CNY, Asia/Shanghai), scored as of today.
+* `cdnow` — the real CDNOW transaction log (1997-01-01..1998-06-30, USD, America/New_York) in its store `CDNOW`,
+  scored as of 1998-06-30, its last day (`AnalyticsAsOf`): in a 2026 shop its buyers would be 29 years lapsed.
+
+`build_demo()` is idempotent: it creates what is missing (workspaces, users, memberships, the CDNOW store, the
 generated store) and leaves what exists alone, with two exceptions: the owner `demo` gets the demo password back
 if it was changed (the command line prints it), and a demo user with fewer than three follow-ups due today (the
 demo was built on an earlier day) gets some, so "my follow-ups today" is never empty.
@@ -14,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,6 +28,8 @@ from django.utils import timezone
 
 from guanxi.workspaces.models import Role, Workspace
 
+log = logging.getLogger("guanxi.demo")
+
 if TYPE_CHECKING:
     from guanxi.demo.cdnow import CdnowLoad
     from guanxi.demo.taobao import TaobaoGeneration
@@ -31,6 +38,11 @@ DEMO_SLUG = "demo"
 DEMO_NAME = "演示店铺 Demo shop"
 DEMO_TIME_ZONE = "Asia/Shanghai"
 DEMO_PASSWORD = "guanxi-demo"
+CDNOW_SLUG = "cdnow"
+CDNOW_NAME = "CDNOW 1997–1998"
+CDNOW_TIME_ZONE = "America/New_York"
+CDNOW_CURRENCY = "USD"
+CDNOW_AS_OF = dt.date(1998, 6, 30)  # the file's last day
 DEMO_USERS = [
     ("demo", Role.OWNER),
     ("xiaoli", Role.SALES),
@@ -45,7 +57,8 @@ TODAY_TASKS_PER_USER = 3
 
 @dataclasses.dataclass(frozen=True)
 class DemoLogin:
-    workspace: Workspace
+    workspace: Workspace  # `demo`, the one the login opens
+    cdnow_workspace: Workspace
     username: str
     password: str
     cdnow: "CdnowLoad"
@@ -64,12 +77,12 @@ def build_demo(
     *, customers: int = 2000, orders: int = 10000, progress: bool = False, seed: int = 1,
     now: dt.datetime | None = None, cdnow_path: Path | str | None = None,
 ) -> DemoLogin:
-    """Create (or complete) the demo workspace; returns the owner's login.
+    """Create (or complete) the demo workspaces; returns the owner's login.
 
     `customers`/`orders` size the generated Taobao store (made once); `cdnow_path` replaces the CDNOW master file
     (tests load a slice of it).
     """
-    from guanxi.demo.cdnow import CDNOW_MASTER, load_cdnow
+    from guanxi.demo.cdnow import CDNOW_MASTER, STORE_NAME, load_cdnow
     from guanxi.demo.taobao import DEFAULT_STORE_NAME, generate_taobao_store
     from guanxi.commerce.models import Order
     from guanxi.workspaces.models import Store
@@ -81,6 +94,9 @@ def build_demo(
         workspace = Workspace.objects.filter(slug=DEMO_SLUG).first() or workspace_create(
             slug=DEMO_SLUG, name=DEMO_NAME, time_zone=DEMO_TIME_ZONE, currency="CNY"
         )
+        cdnow_workspace = Workspace.objects.filter(slug=CDNOW_SLUG).first() or workspace_create(
+            slug=CDNOW_SLUG, name=CDNOW_NAME, time_zone=CDNOW_TIME_ZONE, currency=CDNOW_CURRENCY
+        )
         existing = {user.username: user for user in User.objects.filter(username__in=[u for u, _ in DEMO_USERS])}
         users = {}
         for username, role in DEMO_USERS:
@@ -89,9 +105,16 @@ def build_demo(
             if user is None or (username == DEMO_USERS[0][0] and not user.check_password(DEMO_PASSWORD)):
                 user = user_ensure(username=username, password=DEMO_PASSWORD)
             users[username] = user
-            member_add(workspace=workspace, user=user, role=role)
+            # The same role in both, so the login can switch between them.
+            for each in (workspace, cdnow_workspace):
+                member_add(workspace=each, user=user, role=role)
 
-    cdnow = load_cdnow(workspace=workspace, path=cdnow_path or CDNOW_MASTER, progress=progress)
+    cdnow = load_cdnow(workspace=cdnow_workspace, path=cdnow_path or CDNOW_MASTER, progress=progress)
+    _score_cdnow(cdnow_workspace, loaded=cdnow.orders_created > 0)
+    if Store.all_workspaces.filter(workspace=workspace, name=STORE_NAME).exists():
+        # Demos built before CDNOW had its own workspace; orders are never deleted, so say how to start afresh.
+        log.warning("the demo workspace still holds the CDNOW store of an earlier demo (CDNOW is now in workspace "
+                    "%r); for a clean demo remove the demo database and run `guanxi demo` again", CDNOW_SLUG)
     store = Store.all_workspaces.filter(workspace=workspace, name=DEFAULT_STORE_NAME).first()
     generation = None
     if store is None or not Order.all_workspaces.filter(store=store).exists():
@@ -102,8 +125,21 @@ def build_demo(
         )
     _top_up_todays_tasks(workspace, [users[name] for name in DEMO_STAFF], now=now)
     _refresh_segments(workspace, now=now)
-    return DemoLogin(workspace=workspace, username=DEMO_USERS[0][0], password=DEMO_PASSWORD, cdnow=cdnow,
-                     taobao=generation)
+    return DemoLogin(workspace=workspace, cdnow_workspace=cdnow_workspace, username=DEMO_USERS[0][0],
+                     password=DEMO_PASSWORD, cdnow=cdnow, taobao=generation)
+
+
+def _score_cdnow(workspace: Workspace, *, loaded: bool) -> None:
+    """Fix CDNOW's analytics day to its last one and score it (again only when orders were added or it has never
+    been scored: its data never changes, and scoring 23,570 customers takes seconds)."""
+    from guanxi.insight.models import AnalyticsRun
+    from guanxi.insight.services import analytics_as_of_set, insight_refresh
+    from guanxi.workspaces import tenancy
+
+    analytics_as_of_set(workspace=workspace, as_of=CDNOW_AS_OF)
+    with tenancy.active(workspace):
+        if loaded or not AnalyticsRun.objects.filter(status=AnalyticsRun.Status.SUCCEEDED).exists():
+            insight_refresh()  # as of CDNOW_AS_OF; refreshes the segments as of that day too
 
 
 def _refresh_segments(workspace: Workspace, *, now: dt.datetime) -> None:

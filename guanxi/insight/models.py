@@ -102,3 +102,17 @@ class ScoreSnapshot(WorkspaceOwned):
         ordering = ["-as_of"]
         constraints = [models.UniqueConstraint(fields=["customer", "as_of"], name="snapshot_one_per_day")]
         indexes = [models.Index(fields=["workspace", "as_of", "lifecycle_stage"], name="snapshot_day_stage")]
+
+
+class AnalyticsAsOf(WorkspaceOwned):
+    """The day a workspace is scored as of when a refresh names no day (nightly, after an import, the CLI).
+
+    For a historical data set (CDNOW ends on 1998-06-30) "today" would make every customer decades old — a 1998
+    buyer would be a lapsed "Champion". Workspaces without a row are scored as of today.
+    """
+
+    workspace = models.OneToOneField("workspaces.Workspace", on_delete=models.CASCADE, related_name="+")
+    as_of = models.DateField(_("analytics as of"))
+
+    class Meta:
+        ordering = ["workspace_id"]

@@ -19,7 +19,9 @@ from guanxi.analytics.lifecycle import lifecycle_transitions, transition_counts,
 KPI_MONTHS = 12  # months of KPI trend, per workspace and per store
 COHORT_MONTHS = 12  # first-purchase months shown, each followed for up to this many months
 TOP_PRODUCTS = 20
-CLV_BINS = 20
+# CLV bands on a 1-2-5 scale (0–1, 1–2, 2–5, 5–10, …): a shop's lifetime values span several orders of
+# magnitude, and equal-width bands put nearly everyone in the first bar.
+CLV_STEPS = (1.0, 2.0, 5.0)
 
 
 def _month_window(day: dt.date, months: int) -> dt.date:
@@ -67,15 +69,27 @@ def top_products(products: pl.DataFrame, titles: dict[str, str]) -> list[dict]:
     return rows
 
 
+def clv_edges(top: float) -> list[float]:
+    """0 and the 1-2-5 steps (1, 2, 5, 10, 20, 50, …) up to the first one at or above `top`."""
+    edges, scale = [0.0], 1.0
+    while edges[-1] < top:
+        edges += [step * scale for step in CLV_STEPS]
+        scale *= 10.0
+    return edges[:next(i for i, e in enumerate(edges) if e >= top) + 1] if top > 0 else [0.0, 1.0]
+
+
 def clv_histogram(clv: pl.Series) -> list[list[float]]:
-    """Customers per CLV band: ``[low, high, customers]`` with `CLV_BINS` equal bands up to the 99th
-    percentile; the last band also holds everyone above it (one outlier must not flatten the chart)."""
-    values = clv.drop_nulls().to_numpy()
+    """Customers per CLV band: ``[low, high, customers]`` for the bands of `clv_edges` (a band holds
+    low ≤ CLV < high; negative values count in the first), from the first band with customers to the last."""
+    values = clv.drop_nulls().to_numpy().astype(float)
     if values.size == 0:
         return []
-    top = float(np.quantile(values, 0.99)) or float(values.max()) or 1.0
-    counts, edges = np.histogram(np.clip(values, 0.0, top), bins=CLV_BINS, range=(0.0, top))
-    return [[round(float(lo), 2), round(float(hi), 2), int(n)] for lo, hi, n in zip(edges[:-1], edges[1:], counts)]
+    edges = clv_edges(float(values.max()))
+    # The last edge is ≥ the largest value: close the last band so the largest value is counted in it.
+    counts, _ = np.histogram(np.clip(values, 0.0, None), bins=np.asarray(edges))
+    used = np.flatnonzero(counts)
+    first, last = int(used[0]), int(used[-1])
+    return [[edges[i], edges[i + 1], int(counts[i])] for i in range(first, last + 1)]
 
 
 def lifecycle_flows(previous: pl.DataFrame | None, current: pl.DataFrame) -> dict | None:

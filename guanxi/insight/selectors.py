@@ -12,12 +12,18 @@ import polars as pl
 from django.db.models import Count
 
 from guanxi.analytics import at_risk_customers, period_kpis
-from guanxi.insight.models import AnalyticsRun, CustomerScore
+from guanxi.insight.models import AnalyticsAsOf, AnalyticsRun, CustomerScore
 from guanxi.insight.tables import paid_orders
 from guanxi.workspaces.tenancy import current_workspace
 
-LIFECYCLE_FUNNEL = ("potential", "developing", "growing", "mature", "terminating", "lost")
+# The stages the refresh assigns, in the lifecycle's order (a profile may also say "lost": shown when used).
+LIFECYCLE_STAGES = ("potential", "developing", "growing", "mature", "terminating")
 AT_RISK_LIMIT = 50
+
+
+def analytics_as_of() -> dt.date | None:
+    """The active workspace's fixed analytics day (`AnalyticsAsOf`), or None: scored as of today."""
+    return AnalyticsAsOf.objects.values_list("as_of", flat=True).first()
 
 
 def latest_run() -> AnalyticsRun | None:
@@ -66,8 +72,9 @@ def insight_dashboard() -> dict:
         "rf_heatmap": rf_heatmap(),
         "value_classes": _counts("value_class"),
         "rfm_segments": _counts("rfm_segment"),
-        "lifecycle": [[stage, stages.get(stage, 0)] for stage in LIFECYCLE_FUNNEL if stage in stages]
-        or list(stages.items()),
+        # Every stage in the lifecycle's order, empty ones too (a bar of 0 says "nobody here" better than a gap).
+        "lifecycle": [[stage, stages.get(stage, 0)] for stage in LIFECYCLE_STAGES]
+        + [[stage, n] for stage, n in stages.items() if stage not in LIFECYCLE_STAGES],
         "pareto": run.dashboard.get("pareto", []),
         "top20_share": run.dashboard.get("top20_share", 0.0),
         "kpis": run.dashboard.get("kpis", {}).get("all", []),

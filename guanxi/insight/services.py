@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from guanxi.analytics import InsightSettings, customer_insight
 from guanxi.demo.bulk import BulkWriter
-from guanxi.insight.models import AnalyticsRun, CustomerScore
+from guanxi.insight.models import AnalyticsAsOf, AnalyticsRun, CustomerScore
 from guanxi.insight.reports import dashboard_figures
 from guanxi.insight.snapshots import COLUMNS as SNAPSHOT_COLUMNS
 from guanxi.insight.snapshots import previous_refresh, snapshot_write
@@ -45,6 +45,27 @@ def _as_of_date(as_of: dt.date | dt.datetime | None) -> dt.date:
     return as_of
 
 
+def json_safe(value):
+    """`value` with every NaN or infinite float replaced by None: JSON has no NaN (SQLite's JSON check refuses
+    the run), and a model fitted on a small shop can report a NaN log-likelihood or standard error."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
+
+
+def analytics_as_of_set(*, workspace, as_of: dt.date | None) -> None:
+    """Score `workspace` as of `as_of` whenever a refresh names no day (a historical data set), or as of today
+    again with None."""
+    if as_of is None:
+        AnalyticsAsOf.all_workspaces.filter(workspace=workspace).delete()
+        return
+    AnalyticsAsOf.all_workspaces.update_or_create(workspace=workspace, defaults={"as_of": as_of})
+
+
 def beside_each_other(write: Callable[[Callable[[], dict]], None], compute: Callable[[], dict]) -> None:
     """`write(result_of)` and `compute()`, where `write` calls `result_of()` for `compute`'s result.
 
@@ -67,17 +88,6 @@ def beside_each_other(write: Callable[[Callable[[], dict]], None], compute: Call
         writing.result()
 
 
-def _finite(value):
-    """`value` with NaN and infinities as None: JSON has no such numbers, and a fit on few customers (say, a
-    store's orders left out for want of an exchange rate) can leave a standard error undefined."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {key: _finite(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(item) for item in value]
-    return value
-
 
 def _vacuum_scores() -> bool:
     """Vacuum the score table just replaced (see `BulkWriter.vacuum`); a failure only costs the next refresh
@@ -91,7 +101,8 @@ def _vacuum_scores() -> bool:
 
 def insight_refresh(*, as_of: dt.date | dt.datetime | None = None, settings: InsightSettings | None = None,
                     segments: bool = True) -> AnalyticsRun:
-    """Score every customer of the active workspace as of `as_of` (a day in the workspace time zone).
+    """Score every customer of the active workspace as of `as_of` (a day in the workspace time zone; default:
+    the workspace's fixed day if it has one, see `analytics_as_of_set`, else today).
 
     Returns the run (status succeeded, with the JSON summary: fitted parameters, counts per segment/stage, and
     the seconds spent loading, scoring, computing the dashboard and writing: `refresh_seconds`; on PostgreSQL
@@ -101,6 +112,10 @@ def insight_refresh(*, as_of: dt.date | dt.datetime | None = None, settings: Ins
     these scores.
     """
     workspace = current_workspace()
+    if as_of is None:
+        from guanxi.insight.selectors import analytics_as_of
+
+        as_of = analytics_as_of()
     day = _as_of_date(as_of)
     end_of_day = dt.datetime.combine(day, dt.time.max, tzinfo=current_time_zone())
     run = AnalyticsRun.objects.create(workspace=workspace, as_of=end_of_day)
@@ -134,11 +149,11 @@ def insight_refresh(*, as_of: dt.date | dt.datetime | None = None, settings: Ins
                 scores = scores_replace(result.customers, run=run)
                 snapshot_write(scores.select(SNAPSHOT_COLUMNS), run=run, day=day, previous=stages)
                 waited = time.perf_counter()
-                run.dashboard = dashboard_figures_of()
+                run.dashboard = json_safe(dashboard_figures_of())
                 begun += time.perf_counter() - waited
                 run.status = AnalyticsRun.Status.SUCCEEDED
                 # The money figures' currency, and the currencies left out for want of a rate.
-                run.summary = _finite(result.summary()) | {"currency": workspace.currency,
+                run.summary = json_safe(result.summary()) | {"currency": workspace.currency,
                                                            "missing_rates": list(orders.missing_rates)}
                 run.finished_at = timezone.now()
                 run.save(update_fields=["status", "summary", "dashboard", "finished_at", "updated_at"])

@@ -18,17 +18,19 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from guanxi.analytics import RFM_SEGMENTS, STAGES, VALUE_CLASSES
-from guanxi.customers.models import Customer
+from guanxi.customers.models import Customer, Lifecycle
 from guanxi.insight.follow_ups import at_risk_tasks_create
 from guanxi.insight.forms import KpiRangeForm
 from guanxi.insight.models import ChurnRisk
-from guanxi.insight.selectors import at_risk_list, insight_dashboard, range_kpis
+from guanxi.insight.selectors import analytics_as_of, at_risk_list, insight_dashboard, range_kpis
 from guanxi.web.decorators import member_required
 from guanxi.workspaces.models import Store
 from guanxi.workspaces.permissions import Perm
 from guanxi.workspaces.tenancy import workspace_today
 
 FOLLOW_UP_DAYS = 3
+# Model names are shown only inside the page's "how this is computed" disclosure.
+MODEL_NAMES = {"bgnbd": "BG/NBD", "pareto_nbd": "Pareto/NBD", "gamma_gamma": "Gamma-Gamma"}
 
 
 def _label(names: dict[str, tuple[str, str]], code: str) -> str:
@@ -36,10 +38,18 @@ def _label(names: dict[str, tuple[str, str]], code: str) -> str:
     return chinese if (get_language() or "").startswith("zh") else english
 
 
+def _stage_label(stage: str) -> str:
+    """The analytics' name of a stage, else the customer profile's (e.g. "lost"), else the code."""
+    if stage in STAGES:
+        return _label(STAGES, stage)
+    return str(dict(Lifecycle.choices).get(stage, stage))
+
+
 def _range_context(request) -> dict:
     """The KPI range form and, when it was submitted and is valid, the KPIs of that range."""
     if "start" not in request.GET:
-        today = workspace_today()
+        # A workspace scored as of a fixed day (historical data) shows the 30 days up to that day.
+        today = analytics_as_of() or workspace_today()
         return {"range_form": KpiRangeForm(initial={"start": today - dt.timedelta(days=29), "end": today})}
     form = KpiRangeForm(request.GET)
     if not form.is_valid():
@@ -74,7 +84,7 @@ def dashboard(request):
         context["charts"] = {
             "rf": data["rf_heatmap"],
             "value_classes": [[_label(VALUE_CLASSES, code), n] for code, n in sorted(data["value_classes"].items())],
-            "lifecycle": [[_label(STAGES, stage), n] for stage, n in data["lifecycle"]],
+            "lifecycle": [[_stage_label(stage), n] for stage, n in data["lifecycle"]],
             "pareto": data["pareto"],
             "kpis": data["kpis"],
             "kpis_by_store": [[stores[k], rows] for k, rows in reports.get("kpis", {}).get("stores", {}).items()
@@ -84,6 +94,8 @@ def dashboard(request):
             "products": reports.get("products", [])[:10],
             "flows": _flows(reports.get("flows")),
         }
+        context["model_errors"] = [(MODEL_NAMES.get(name) or _("Buy-again model"), reason)
+                                   for name, reason in sorted((data["run"].summary.get("model_errors") or {}).items())]
         context["products"] = reports.get("products", [])
         context["flows"] = context["charts"]["flows"]
         context["flows_since"] = reports.get("flows_since")

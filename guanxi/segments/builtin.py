@@ -50,9 +50,11 @@ def _catalogue() -> list[BuiltinSegment]:
     ]
     items.append(BuiltinSegment(
         HIGH_VALUE_AT_RISK, _("High value at risk"),
-        _("The tenth of customers with the highest predicted lifetime value whose churn risk is high: call them "
-          "first."),
-        {"all": [{"field": "clv_top_percent", "op": "<=", "value": 10},
+        _("Of the fifth of customers who brought the most profit so far, those whose churn risk is high: call "
+          "them first."),
+        # Past value, not predicted: a customer likely to churn has a low predicted value by construction (on
+        # CDNOW none of the top tenth by CLV has a high churn risk), so "top CLV and high risk" is always empty.
+        {"all": [{"field": "profit_top_percent", "op": "<=", "value": 20},
                  {"field": "churn_risk", "op": "=", "value": "high"}]},
     ))
     return items

@@ -599,24 +599,39 @@ def _lifecycle(op: str, value, compiled: Compiled) -> Q:
     return scored | (no_score_stage & profile(Q(lifecycle_stage__in=values)))
 
 
-def _clv_top_percent(op: str, value, compiled: Compiled) -> Q:
-    """In the top `value` percent of the workspace's customers by CLV (ties at the threshold included).
+def top_percent(column: str):
+    """The predicate "in the top `value` percent of the workspace's scored customers by `column`" (a score
+    copied into the facts): exactly k = ⌈n·p/100⌉ customers of the n with a value, ranked by the value
+    descending and then by customer id ascending.
 
-    The threshold is the CLV at position ceil(n·p/100) in descending order, found by a scalar subquery inside the
-    same SQL statement: (n·p − 1) / 100 in integer arithmetic is that position's zero-based offset. It reads the
-    scores copied into the facts, like the comparison, so both come from the same analytics refresh.
+    The tie-break matters: most customers of a shop have a CLV of (nearly) zero, and "CLV ≥ the k-th CLV" let
+    every one of them in once the k-th was one of them (13,909 of 25,570 customers for "top 10%"). The k-th
+    customer of that order is found by scalar subqueries inside the same SQL statement — (n·p − 1) / 100 in
+    integer arithmetic is its zero-based offset — and a customer is in when (value, id) comes before or at
+    (its value, its id). They read the facts, like the comparison, so both come from the same refresh.
     """
-    from guanxi.segments.models import CustomerFacts
 
-    table = CustomerFacts._meta.db_table
-    threshold = RawSQL(
-        f'(SELECT s.clv FROM {table} s WHERE s.workspace_id = %s AND s.clv IS NOT NULL ORDER BY s.clv DESC '
-        f'LIMIT 1 OFFSET ((SELECT COUNT(*) FROM {table} c WHERE c.workspace_id = %s AND c.clv IS NOT NULL) '
-        f'* %s - 1) / 100)',
-        (compiled.context.workspace_id, compiled.context.workspace_id, int(value)),
-    )
-    alias = compiled.alias(f"_sg_clv_top_{int(value)}", threshold)
-    return Q(**{f"{compiled.facts('clv')}__gte": F(alias)})
+    def predicate(op: str, value, compiled: Compiled) -> Q:
+        from guanxi.segments.models import CustomerFacts
+
+        table = CustomerFacts._meta.db_table
+        workspace_id, percent = compiled.context.workspace_id, int(value)
+
+        def kth(select: str) -> RawSQL:
+            return RawSQL(
+                f'(SELECT s.{select} FROM {table} s WHERE s.workspace_id = %s AND s.{column} IS NOT NULL '
+                f'ORDER BY s.{column} DESC, s.customer_id ASC LIMIT 1 OFFSET ((SELECT COUNT(*) FROM {table} c '
+                f'WHERE c.workspace_id = %s AND c.{column} IS NOT NULL) * %s - 1) / 100)',
+                (workspace_id, workspace_id, percent),
+            )
+
+        kth_value = compiled.alias(f"_sg_{column}_top_{percent}", kth(column))
+        kth_id = compiled.alias(f"_sg_{column}_top_{percent}_id", kth("customer_id"))
+        # On Customer the id is `pk`; CustomerFacts' primary key is the customer too.
+        path = compiled.facts(column)
+        return Q(**{f"{path}__gt": F(kth_value)}) | Q(**{path: F(kth_value), "pk__lte": F(kth_id)})
+
+    return predicate
 
 
 # The catalogue ------------------------------------------------------------------------------------------------
@@ -708,8 +723,11 @@ def _builtin_fields() -> None:
         FieldDef("lifecycle_stage", "scores", "choice", _("Lifecycle stage"), CHOICE_OPS,
                  _lifecycle, choices=_choices(Lifecycle), reads=READS_RELATED),
         fact("clv", "scores", "decimal", _("Customer lifetime value"), NUMBER_OPS),
-        fact("clv_top_percent", "scores", "int", _("CLV rank (top N percent)"), ("<=",), _clv_top_percent,
+        fact("clv_top_percent", "scores", "int", _("CLV rank (top N percent)"), ("<=",), top_percent("clv"),
              min_value=1, max_value=100, help=_("In the top N percent of customers by CLV.")),
+        fact("profit_top_percent", "scores", "int", _("Profit rank (top N percent)"), ("<=",),
+             top_percent("gross_profit"), min_value=1, max_value=100,
+             help=_("In the top N percent of customers by gross profit so far.")),
         fact("p_alive", "scores", "float", _("P(alive)"), NUMBER_OPS, min_value=0, max_value=1),
         fact("buy_again", "scores", "float", _("Will buy again (probability)"), NUMBER_OPS, min_value=0,
              max_value=1),

@@ -102,20 +102,24 @@ def _rfm_rows():
     return orders(rows)
 
 
-def test_rfm_quintiles_are_balanced_and_ties_share_a_score():
+def test_rfm_quintiles_are_balanced_and_ties_are_broken_by_the_other_dimensions_then_the_id():
     rfm = rfm_table(_rfm_rows(), as_of="2024-06-30")
     assert rfm["recency_days"].to_list() == list(range(1, 11))
     scored = rfm_scores(rfm).rows_by_key("customer_id", named=True, unique=True)
     assert [scored[i]["r_score"] for i in range(1, 11)] == [5, 5, 4, 4, 3, 3, 2, 2, 1, 1]
     assert [scored[i]["f_score"] for i in range(1, 11)] == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
-    # Ties: 6 customers with one order, 4 with two. Equal values always get equal scores.
+    # Ties: 6 customers with one order of 5.0 on the same day, 4 with two. Every score still holds a fifth (no
+    # empty F column), the tied ones split by id, and the order of the input changes nothing.
     tied = orders([(c, D(2024, 6, 1), 5.0) for c in range(6)] + [(c, d, 5.0) for c in range(6, 10) for d in (D(2024, 5, 1), D(2024, 6, 2))])
-    f = rfm_scores(rfm_table(tied, as_of="2024-06-30"))
-    by_frequency = f.group_by("frequency").agg(pl.col("f_score").unique())
-    assert all(len(v) == 1 for v in by_frequency["f_score"].to_list())
-    assert rfm_scores(rfm_table(tied, as_of="2024-06-30"))["f_score"].to_list() == rfm_scores(
-        rfm_table(tied.reverse(), as_of="2024-06-30")
-    )["f_score"].to_list()
+    f = rfm_scores(rfm_table(tied, as_of="2024-06-30")).sort("customer_id")
+    assert f["f_score"].to_list() == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
+    assert sorted(f["m_score"].to_list()) == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
+    assert f["f_score"].to_list() == rfm_scores(rfm_table(tied.reverse(), as_of="2024-06-30")).sort(
+        "customer_id")["f_score"].to_list()
+    # A tie in frequency is broken by money before the id: the bigger spender of two one-time buyers ranks higher.
+    spenders = rfm_scores(rfm_table(orders([(1, D(2024, 6, 1), 90.0), (2, D(2024, 6, 1), 10.0)]),
+                                    as_of="2024-06-30")).sort("customer_id")
+    assert spenders["f_score"].to_list() == [3, 1]
 
 
 def test_rfm_workspace_thresholds_and_segments():

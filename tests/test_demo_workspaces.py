@@ -1,0 +1,101 @@
+""""The demo looks like a real shop": CDNOW (1997–98, USD) lives in its own workspace `cdnow`, scored as of its
+last day, and `demo` is the generated Chinese shop alone; the demo login works in both; `guanxi demo` refuses a
+busy port before loading anything."""
+
+import datetime as dt
+import socket
+
+import pytest
+from django.urls import reverse
+
+from guanxi.cli import main
+from guanxi.commerce.models import Order
+from guanxi.demo import CDNOW_AS_OF, DEMO_PASSWORD, DEMO_USERS, build_demo
+from guanxi.demo.cdnow import CDNOW_MASTER
+from guanxi.insight.models import AnalyticsRun, CustomerScore
+from guanxi.insight.tasks import refresh_workspace_insight
+from guanxi.workspaces import tenancy
+from guanxi.workspaces.models import Membership, Store, Workspace
+
+pytestmark = pytest.mark.django_db
+NOW = dt.datetime(2026, 6, 18, 6, 30, tzinfo=dt.timezone.utc)
+
+
+@pytest.fixture
+def demo(tmp_path):
+    cdnow = tmp_path / "cdnow_head.txt"
+    with open(CDNOW_MASTER) as source:
+        cdnow.write_text("".join(next(source) for _ in range(801)))
+    return build_demo(customers=60, orders=300, now=NOW, cdnow_path=cdnow)
+
+
+def test_cdnow_has_its_own_usd_workspace_and_demo_is_the_chinese_shop_alone(demo):
+    cdnow = Workspace.objects.get(slug="cdnow")
+    assert demo.workspace.slug == "demo" and demo.cdnow_workspace == cdnow
+    assert (cdnow.currency, cdnow.time_zone) == ("USD", "America/New_York")
+    assert (demo.workspace.currency, demo.workspace.time_zone) == ("CNY", "Asia/Shanghai")
+    with tenancy.active(cdnow):
+        assert list(Store.objects.values_list("name", "currency")) == [("CDNOW", "USD")]
+        assert Order.objects.count() == 800
+    with tenancy.active(demo.workspace):
+        assert "CDNOW" not in set(Store.objects.values_list("name", flat=True))
+        assert not Order.objects.filter(placed_at__year__lt=2020).exists()
+        assert Order.objects.count() == 300
+
+
+def test_cdnow_is_scored_as_of_its_last_day_and_stays_so_when_refreshed_without_a_day(demo):
+    cdnow = demo.cdnow_workspace
+    with tenancy.active(cdnow):
+        run = AnalyticsRun.objects.get()
+        assert run.as_of.astimezone(tenancy.current_time_zone()).date() == CDNOW_AS_OF
+        # Recency from 1998-06-30: at most the file's 18 months, not 28 years.
+        assert CustomerScore.objects.order_by("-recency_days").first().recency_days <= 546
+    refresh_workspace_insight.call_local(cdnow.pk)  # what the nightly job and imports queue: no day given
+    with tenancy.active(cdnow):
+        latest = AnalyticsRun.objects.order_by("-created_at").first()
+        assert latest.as_of.astimezone(tenancy.current_time_zone()).date() == CDNOW_AS_OF
+    with tenancy.active(demo.workspace):
+        run = AnalyticsRun.objects.get()
+        assert run.as_of.astimezone(tenancy.current_time_zone()).date() == NOW.astimezone(
+            tenancy.current_time_zone()).date()
+
+
+def test_every_demo_login_has_the_same_role_in_both_workspaces_and_can_switch(demo, client):
+    roles = {username: role.value for username, role in DEMO_USERS}
+    for workspace in (demo.workspace, demo.cdnow_workspace):
+        assert dict(Membership.all_workspaces.filter(workspace=workspace)
+                    .values_list("user__username", "role")) == roles
+    assert client.login(username=demo.username, password=DEMO_PASSWORD)
+    response = client.post(reverse("web:workspace_switch"), {"workspace": demo.cdnow_workspace.pk})
+    assert response.status_code == 302
+    page = client.get(reverse("insight:dashboard"))
+    assert page.status_code == 200 and "CDNOW" in page.content.decode()
+    client.post(reverse("web:workspace_switch"), {"workspace": demo.workspace.pk})
+    assert "淘宝旗舰店" in client.get(reverse("web:order_list")).content.decode()
+
+
+def test_the_demo_command_refuses_a_busy_port_before_loading_anything(db, capsys):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code = main(["demo", "--port", str(port), "--customers", "10", "--orders", "20"])
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert err.count("\n") == 1 and str(port) in err and "--port" in err
+    assert not Workspace.objects.exists()
+
+
+def test_a_demo_built_before_cdnow_moved_out_says_how_to_start_afresh(db, tmp_path, caplog):
+    from guanxi.demo import DEMO_NAME, DEMO_SLUG
+    from guanxi.demo.cdnow import load_cdnow
+    from guanxi.workspaces.services import workspace_create
+
+    cdnow = tmp_path / "cdnow_head.txt"
+    with open(CDNOW_MASTER) as source:
+        cdnow.write_text("".join(next(source) for _ in range(201)))
+    old = workspace_create(slug=DEMO_SLUG, name=DEMO_NAME, time_zone="Asia/Shanghai")
+    load_cdnow(workspace=old, path=cdnow)
+    with caplog.at_level("WARNING", logger="guanxi.demo"):
+        build_demo(customers=30, orders=120, now=NOW, cdnow_path=cdnow)
+    assert any("earlier demo" in r.getMessage() and "'cdnow'" in r.getMessage() for r in caplog.records)
