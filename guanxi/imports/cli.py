@@ -131,6 +131,10 @@ def _cmd_import(args, *, workspace_for, error) -> int:
     print(f"{prefix}{result.rows} orders read: {result.orders_created} created, {result.orders_updated} updated, "
           f"{result.orders_unchanged} unchanged; customers {result.customers_created} created, "
           f"{result.customers_matched} matched")
+    if result.warnings:
+        first = result.warnings[0]
+        print(f"{len(result.warnings)} local times fell in a daylight-saving change and were read by the rule "
+              f"(docs/import-rules.md), e.g. line {first['line']}, column {first['column']}: {first['message']}")
     if result.errors:
         print(f"{len(result.errors)} rows rejected" + (f", see {result.rejects_path}" if result.rejects_path else ""))
     return 0
