@@ -158,4 +158,5 @@ def _check_only(args, workspace):
         else:
             result.rows += 1
             result.orders_created += 1
+            result.warnings += item.warnings
     return result
