@@ -221,3 +221,20 @@ def test_the_shopify_webhook_keeps_the_shipping_address(workspace):
     order = Order.objects.get(number="#9001")
     assert _address(order) == ("US", "NY", "New York", "", "10001")
     assert _address(order.customer) == _address(order)
+
+
+@pytest.mark.parametrize("address, parts", [
+    ("浙江省 杭州市 西湖区 文三路103号, 23幢1531室", ("浙江省", "杭州市", "西湖区")),
+    ("北京 北京市 朝阳区 建国路1号", ("北京市", "北京市", "朝阳区")),
+    ("浙江省杭州市西湖区文三路", ("浙江省", "杭州市", "西湖区")),
+    ("北京市朝阳区建国路1号", ("北京市", "北京市", "朝阳区")),
+    ("上海浦东新区世纪大道", ("上海市", "上海市", "浦东新区")),
+    ("湖北省恩施土家族苗族自治州恩施市", ("湖北省", "恩施土家族苗族自治州", "恩施市")),
+    ("内蒙古自治区锡林郭勒盟锡林浩特市", ("内蒙古自治区", "锡林郭勒盟", "锡林浩特市")),
+    ("甘肃省 兰州市", ("甘肃省", "兰州市", "")),
+    ("文三路103号", ("", "", "")),
+])
+def test_chinese_addresses_split_into_province_city_and_district(address, parts):
+    from guanxi.imports.addresses import china_parts
+
+    assert china_parts(address) == parts

@@ -142,3 +142,9 @@ def test_an_offset_time_beyond_year_9999_is_refused_with_its_line(new_york, tmp_
     assert err == (f"guanxi: error: {path}, line 2, column created: “9999-12-31 23:30:00” is out of the range of "
                    f"dates (years 1 to 9999). Nothing was imported.\n")
     assert Order.objects.count() == 0
+
+
+def test_the_plain_summary_says_how_many_times_were_read_by_the_rule(new_york, tmp_path, capsys):
+    assert main(["import", "orders", str(_generic(tmp_path)), "--store", "Shop"]) == 0
+    assert (f"4 local times fell in a daylight-saving change and were read by the rule (docs/import-rules.md), "
+            f"e.g. line 2, column created: {GAP_WARNING}\n") in capsys.readouterr().out

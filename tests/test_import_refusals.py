@@ -171,3 +171,22 @@ def test_on_sqlite_the_import_that_finds_the_database_locked_is_refused(tmp_path
         assert database.execute("SELECT count(*) FROM commerce_order").fetchone() == (1,)
     finally:
         database.close()
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"name": "#" + "9" * 70}, "the order name is longer than 64 characters"),
+    ({"total_price": "1e400"}, f"“1e400” is more than the largest amount kept ({LARGEST})"),
+    ({"line_items": [{"title": "Tea", "quantity": 2000000000, "price": "999.00"}]},
+     f"a line's price × quantity is more than the largest amount kept ({LARGEST})"),
+])
+def test_the_shopify_webhook_refuses_what_the_columns_cannot_hold(workspace, change, message):
+    import zoneinfo
+
+    from guanxi.imports.readers import RowError
+    from guanxi.imports.services import shopify_payload_row
+
+    payload = {"name": "#1", "financial_status": "paid", "created_at": "2024-05-01T10:00:00Z", "total_price": "10",
+               **change}
+    with pytest.raises(RowError) as refused:
+        shopify_payload_row(payload, tz=zoneinfo.ZoneInfo("Asia/Shanghai"))
+    assert refused.value.message == message

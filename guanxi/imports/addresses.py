@@ -43,8 +43,8 @@ MUNICIPALITIES = {"北京": "北京市", "上海": "上海市", "天津": "天�
 REGION_COUNTRY = {"香港特别行政区": "HK", "香港": "HK", "澳门特别行政区": "MO", "澳门": "MO", "台湾": "TW",
                   "台湾省": "TW"}
 _BY_SUFFIX = re.compile(
-    r"^(?P<province>北京|上海|天津|重庆|[^省市]{2,7}?(?:省|自治区|特别行政区))?"
-    r"(?P<city>[^市州盟]{1,9}?(?:市|自治州|地区|州|盟))?"
+    r"^(?P<province>(?:北京|上海|天津|重庆)市?|[^省市]{2,7}?(?:省|自治区|特别行政区))?"
+    r"(?P<city>[^市盟]{1,9}?(?:市|自治州|地区|盟|州(?!市)))?"
     r"(?P<district>[^区县旗]{1,9}?(?:区|县|旗|市))?")
 
 
@@ -68,8 +68,9 @@ def china_parts(address: str) -> tuple[str, str, str]:
     else:
         match = _BY_SUFFIX.match("".join(parts))
         province, city, district = (match.group(name) or "" for name in ("province", "city", "district"))
-        if province in MUNICIPALITIES and not city:  # 北京朝阳区: the city is the municipality itself
-            city = MUNICIPALITIES[province]
+        province = MUNICIPALITIES.get(province, province)
+        if province in MUNICIPALITIES.values() and not city:  # 北京朝阳区: the city is the municipality itself
+            city = province
     return china_province(province), city[:FIELD_LENGTH], district[:FIELD_LENGTH]
 
 

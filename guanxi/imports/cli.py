@@ -157,6 +157,10 @@ def _cmd_import(args, *, workspace_for, error) -> int:
     print(f"{prefix}{result.rows} orders read: {result.orders_created} created, {result.orders_updated} updated, "
           f"{result.orders_unchanged} unchanged; customers {result.customers_created} created, "
           f"{result.customers_matched} matched")
+    if result.warnings:
+        first = result.warnings[0]
+        print(f"{len(result.warnings)} local times fell in a daylight-saving change and were read by the rule "
+              f"(docs/import-rules.md), e.g. line {first['line']}, column {first['column']}: {first['message']}")
     if result.errors:
         print(f"{len(result.errors)} rows rejected" + (f", see {result.rejects_path}" if result.rejects_path else ""))
     if job:
@@ -204,4 +208,5 @@ def _check_only(args, workspace):
         else:
             result.rows += 1
             result.orders_created += 1
+            result.warnings += item.warnings
     return result

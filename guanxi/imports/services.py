@@ -852,7 +852,7 @@ def shopify_payload_row(payload: dict, *, tz: zoneinfo.ZoneInfo) -> OrderRow:
             raise fail("shipping_address", "the country is not an ISO 3166 code")
         customer = payload.get("customer") or {}
         name = billing.get("name") or " ".join(p for p in (customer.get("first_name"), customer.get("last_name")) if p)
-        return OrderRow(
+        row = OrderRow(
             line=1, number=number, status=status, currency=str(payload.get("currency") or "")[:3],
             placed_at=parse_datetime(str(payload.get("created_at") or ""), tz, required=True),
             paid_at=parse_datetime(str(payload.get("processed_at") or ""), tz) if status in MONEY_STATUSES else None,
@@ -874,6 +874,10 @@ def shopify_payload_row(payload: dict, *, tz: zoneinfo.ZoneInfo) -> OrderRow:
                            unit_price=money(f"line_items[{i}].price", item.get("price")))
                    for i, item in enumerate(payload.get("line_items") or [])],
         )
+        if any(line.unit_price * line.quantity >= readers.MONEY_LIMIT for line in row.lines):
+            raise fail("line_items", "a line's price × quantity is more than the largest amount kept "
+                                     f"({readers.MONEY_LIMIT - Decimal('0.01')})")
+        return row
     except CellError as exc:
         raise fail("", str(exc)) from None
     except (AttributeError, TypeError):
