@@ -215,6 +215,20 @@ def test_a_body_that_is_not_json_is_a_400(api):
     assert response.status_code == 400 and response.json()["error"]["code"] == "bad_request"
 
 
+def test_form_values_are_checked_and_uploaded_files_left_unread():
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.utils.datastructures import MultiValueDict
+
+    from guanxi.api.input_limits import GuanxiParser, Unprocessable
+
+    upload = SimpleUploadedFile("orders.csv", b"number,amount\n\x00,1\n")
+    parsed = GuanxiParser().parse_querydict(MultiValueDict({"file": [upload]}), [], None)
+    assert parsed["file"] is upload and upload.tell() == 0
+    with pytest.raises(Unprocessable) as refused:
+        GuanxiParser().parse_querydict(MultiValueDict({"store": ["1\x00"]}), [], None)
+    assert list(refused.value.fields) == ["store"]
+
+
 # --- the Shopify webhook -------------------------------------------------------------------------------------
 
 

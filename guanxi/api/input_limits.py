@@ -114,8 +114,9 @@ class GuanxiParser(Parser):
         return data
 
     def parse_querydict(self, data, list_fields, request):
+        # Uploaded files (request.FILES comes here too) are the import's to read, not text to check.
         problems = {key: [problem] for key in data for value in data.getlist(key)
-                    if (problem := text_problem(key) or text_problem(value))}
+                    if (problem := text_problem(key) or (isinstance(value, str) and text_problem(value)))}
         if problems:
             raise Unprocessable(problems)
         return super().parse_querydict(data, list_fields, request)
