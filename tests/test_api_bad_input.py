@@ -191,6 +191,17 @@ def test_a_quantity_beyond_the_column_is_a_400_and_nothing_is_saved(api, order_b
     assert snapshot() == before
 
 
+@pytest.mark.parametrize("number", [1e300, 2**62, "Infinity", "NaN", "-100000000000000"])
+def test_a_custom_number_beyond_its_column_is_refused_naming_the_field(api, customer, number):
+    from guanxi.customers.services import custom_field_create
+
+    custom_field_create(key="spend", label="Spend", field_type="number")
+    response = api.patch(f"/customers/{customer.pk}", {"custom": {"spend": number}})
+    assert response.status_code == 400, response.content
+    assert "custom.spend" in response.json()["error"]["fields"]
+    assert not customer.custom_values.exists()
+
+
 # --- bounded lists and bodies --------------------------------------------------------------------------------
 
 
