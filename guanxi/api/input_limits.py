@@ -58,7 +58,7 @@ def value_problem(value: Any) -> str | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        if not -MAX_INT <= value <= MAX_INT:
+        if not -MAX_INT - 1 <= value <= MAX_INT:
             return _("The number is too large (at most %(max)s).") % {"max": MAX_INT}
     elif isinstance(value, (dt.date, dt.datetime)):
         if not MIN_YEAR <= value.year <= MAX_YEAR:
