@@ -99,6 +99,13 @@ def test_the_web_search_box_ignores_nul(client, workspace, make_member, member_p
     assert "林伟" in response.content.decode()
 
 
+@pytest.mark.parametrize("params", [{"q": "N-1\x00"}, {"store": str(BIG)}, {"store": "-1"}])
+def test_the_web_order_search_ignores_what_no_order_has(client, workspace, make_member, member_password, params):
+    user = make_member(workspace, Role.OWNER)
+    client.login(username=user.username, password=member_password)
+    assert client.get("/orders/", params).status_code == 200
+
+
 @pytest.mark.parametrize(("body", "field"), [
     ('{"name": "\\ud800"}', "name"),
     ('{"name": "ok", "tags": ["\\udfff x"]}', "tags[0]"),
