@@ -99,6 +99,13 @@ def test_the_web_search_box_ignores_nul(client, workspace, make_member, member_p
     assert "林伟" in response.content.decode()
 
 
+@pytest.mark.parametrize("params", [{"q": "N-1\x00"}, {"store": str(BIG)}, {"store": "-1"}])
+def test_the_web_order_search_ignores_what_no_order_has(client, workspace, make_member, member_password, params):
+    user = make_member(workspace, Role.OWNER)
+    client.login(username=user.username, password=member_password)
+    assert client.get("/orders/", params).status_code == 200
+
+
 @pytest.mark.parametrize(("body", "field"), [
     ('{"name": "\\ud800"}', "name"),
     ('{"name": "ok", "tags": ["\\udfff x"]}', "tags[0]"),
@@ -127,12 +134,14 @@ def test_an_integer_beyond_64_bits_in_a_filter_is_a_422(api, path, params, field
     assert_refused(api.get(path, params), 422, field)
 
 
-@pytest.mark.parametrize("path", [f"/customers/{BIG}", f"/orders/{BIG}", f"/segments/{BIG}/members",
-                                  f"/customers/1/identities/{BIG}"])
-def test_an_id_beyond_64_bits_in_a_path_is_a_422(api, path):
-    method = "DELETE" if "identities" in path else "GET"
-    field = path.split("/")[1].rstrip("s") + "_id" if "identities" not in path else "identity_id"
-    assert_refused(api.request(method, path), 422, field)
+@pytest.mark.parametrize(("method", "path", "field"), [
+    ("GET", f"/customers/{BIG}", "customer_id"),
+    ("PATCH", f"/orders/{BIG}", "order_id"),
+    ("GET", f"/segments/{BIG}/members", "segment_id"),
+    ("DELETE", f"/customers/1/identities/{BIG}", "identity_id"),
+])
+def test_an_id_beyond_64_bits_in_a_path_is_a_422(api, method, path, field):
+    assert_refused(api.request(method, path, {} if method == "PATCH" else None), 422, field)
 
 
 def test_an_id_beyond_64_bits_in_a_body_is_a_422(api, customer):
@@ -189,6 +198,17 @@ def test_a_quantity_beyond_the_column_is_a_400_and_nothing_is_saved(api, order_b
     assert snapshot() == before
 
 
+@pytest.mark.parametrize("number", [1e300, 2**62, "Infinity", "NaN", "-100000000000000"])
+def test_a_custom_number_beyond_its_column_is_refused_naming_the_field(api, customer, number):
+    from guanxi.customers.services import custom_field_create
+
+    custom_field_create(key="spend", label="Spend", field_type="number")
+    response = api.patch(f"/customers/{customer.pk}", {"custom": {"spend": number}})
+    assert response.status_code == 400, response.content
+    assert "custom.spend" in response.json()["error"]["fields"]
+    assert not customer.custom_values.exists()
+
+
 # --- bounded lists and bodies --------------------------------------------------------------------------------
 
 
@@ -213,6 +233,20 @@ def test_a_body_over_the_upload_limit_is_a_413(api):
 def test_a_body_that_is_not_json_is_a_400(api):
     response = raw(api, "POST", "/customers", b'{"name": ')
     assert response.status_code == 400 and response.json()["error"]["code"] == "bad_request"
+
+
+def test_form_values_are_checked_and_uploaded_files_left_unread():
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.utils.datastructures import MultiValueDict
+
+    from guanxi.api.input_limits import GuanxiParser, Unprocessable
+
+    upload = SimpleUploadedFile("orders.csv", b"number,amount\n\x00,1\n")
+    parsed = GuanxiParser().parse_querydict(MultiValueDict({"file": [upload]}), [], None)
+    assert parsed["file"] is upload and upload.tell() == 0
+    with pytest.raises(Unprocessable) as refused:
+        GuanxiParser().parse_querydict(MultiValueDict({"store": ["1\x00"]}), [], None)
+    assert list(refused.value.fields) == ["store"]
 
 
 # --- the Shopify webhook -------------------------------------------------------------------------------------

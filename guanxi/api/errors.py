@@ -12,11 +12,11 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Iterable
 
+from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, IntegrityError
-from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from ninja import Schema
@@ -122,8 +122,9 @@ def install(api: "NinjaAPI") -> None:
     @api.exception_handler(DataError)
     @api.exception_handler(OverflowError)
     def out_of_range(request, exc: Exception):
-        # The last line of defence behind input_limits and the schemas' bounds: a value the database (or SQLite's
-        # 64-bit integers) refused. Nothing was saved: the statement failed inside the request's transaction.
+        # The last line of defence behind input_limits and the schemas' and services' bounds: a value the database
+        # (or SQLite's 64-bit integers) refused. Views that write several rows do so in one transaction, undone
+        # by this exception; the warning shows which bound is missing.
         logger.warning("value out of range on %s %s: %s", request.method, request.path, exc)
         return respond(request, 422, "invalid", _("A value in the request is out of range for what can be stored."))
 

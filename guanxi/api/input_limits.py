@@ -58,7 +58,7 @@ def value_problem(value: Any) -> str | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        if not -MAX_INT <= value <= MAX_INT:
+        if not -MAX_INT - 1 <= value <= MAX_INT:
             return _("The number is too large (at most %(max)s).") % {"max": MAX_INT}
     elif isinstance(value, (dt.date, dt.datetime)):
         if not MIN_YEAR <= value.year <= MAX_YEAR:
@@ -114,7 +114,7 @@ class GuanxiParser(Parser):
         return data
 
     def parse_querydict(self, data, list_fields, request):
-        # Uploaded files arrive here too (multipart); only text values are checked.
+        # Uploaded files (request.FILES comes here too) are the import's to read, not text to check.
         problems = {key: [problem] for key in data for value in data.getlist(key)
                     if (problem := text_problem(key) or (isinstance(value, str) and text_problem(value)))}
         if problems:

@@ -13,15 +13,18 @@ PER_PAGE = 50
 
 
 def _int_or_none(value: str | None) -> int | None:
+    """An id from the query string; None when it is not one (not a number, or beyond 64 bits: no id is)."""
     try:
-        return int(value) if value else None
+        number = int(value) if value else None
     except ValueError:
         return None
+    return number if number is not None and 0 < number < 2**63 else None
 
 
 @member_required()
 def order_list(request):
-    q = request.GET.get("q", "").strip().lstrip("=").strip('"')
+    # NUL is in no order number, and PostgreSQL refuses it even in a query.
+    q = request.GET.get("q", "").replace("\x00", "").strip().lstrip("=").strip('"')
     status = request.GET.get("status", "")
     store_id = _int_or_none(request.GET.get("store"))
     customer_id = _int_or_none(request.GET.get("customer"))

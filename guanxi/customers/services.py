@@ -166,9 +166,13 @@ def _typed(field: CustomField, value) -> dict:
     """The value converted to the field's type, as the column it is stored in."""
     if field.field_type == FieldType.NUMBER:
         try:
-            return {"value_number": Decimal(str(value))}
+            number = Decimal(str(value))
         except InvalidOperation:
             raise ValidationError({field.key: _("Enter a number.")}) from None
+        # value_number holds 18 digits, 4 after the point; more (or NaN, infinity) fails in the database.
+        if not number.is_finite() or abs(number) >= Decimal(10) ** 14:
+            raise ValidationError({field.key: _("Enter a number.")})
+        return {"value_number": number}
     if field.field_type == FieldType.DATE:
         if isinstance(value, dt.date):
             return {"value_date": value}
