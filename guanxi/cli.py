@@ -2,8 +2,9 @@
 
 Every command parses its input, calls one service or selector, and prints. A refusal (unknown workspace or
 store, bad role or time zone, a database that does not answer) is one line on stderr and exit code 2.
-`guanxi serve` is Django's threaded development server with static files; `guanxi serve --production` runs
-gunicorn with WhiteNoise and the job worker (guanxi.serving), behind a proxy that terminates HTTPS.
+`guanxi serve` is Django's threaded development server with static files and, unless --no-worker, the Huey job
+consumer in the same process (guanxi.imports.consumer); `guanxi serve --production` runs gunicorn with WhiteNoise
+and `guanxi worker` beside it (guanxi.serving), behind a proxy that terminates HTTPS.
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ import sys
 from decimal import Decimal
 from urllib.parse import urlsplit, urlunsplit
 
+from guanxi.customers.cli import add_customers_parser, cmd_customers
 from guanxi.imports.cli import add_import_parser, cmd_import
 from guanxi.insight.cli import add_analytics_parser, cmd_analytics
 from guanxi.segments.cli import add_segments_parser, cmd_segments
 
 DEFAULT_PORT = 8000
+NO_WORKER_HELP = "do not run background jobs in this process (run `guanxi worker` separately)"
 
 
 class CliError(Exception):
@@ -49,6 +52,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--orders", type=int, default=10000, help="generated Taobao-style orders (default 10000)")
     p.add_argument("--port", type=int, default=DEFAULT_PORT)
     p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--no-worker", action="store_true", help=NO_WORKER_HELP)
 
     p = sub.add_parser("serve", help="serve the web app and API (development server, or --production)")
     p.add_argument("--port", type=int, default=DEFAULT_PORT)
@@ -57,9 +61,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="gunicorn, static files by WhiteNoise, and the job worker beside it (see README)")
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="gunicorn worker processes with --production (default: 2 x cores + 1, at most 8)")
-    p.add_argument("--no-worker", action="store_true", help="with --production: do not start the job worker")
+    p.add_argument("--no-worker", action="store_true", help=NO_WORKER_HELP)
 
-    sub.add_parser("worker", help="run the background job consumer (Huey)")
+    p = sub.add_parser("worker", help="run the background job consumer (Huey) until Ctrl-C")
+    p.add_argument("--workers", type=int, default=1, help="jobs run at the same time (threads; default 1)")
 
     p = sub.add_parser("workspace", help="manage workspaces")
     wsub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -84,6 +89,7 @@ def _parser() -> argparse.ArgumentParser:
     add_segments_parser(sub, parents=[ws])
     add_analytics_parser(sub, parents=[ws])
     add_import_parser(sub, parents=[ws])
+    add_customers_parser(sub, parents=[ws])
 
     sub.add_parser("manage", help="Django's management commands, for developers (guanxi manage help)")
     return parser
@@ -158,9 +164,10 @@ def _money(value) -> str:
 def _cmd_serve(args) -> int:
     from django.core.management import call_command
 
-    if not getattr(args, "production", False) and (getattr(args, "workers", None) is not None
-                                                   or getattr(args, "no_worker", False)):
-        raise CliError("--workers and --no-worker go with --production (the development server has neither)")
+    from guanxi.imports.consumer import serving_jobs
+
+    if not getattr(args, "production", False) and getattr(args, "workers", None) is not None:
+        raise CliError("--workers goes with --production (the development server is one process)")
     if getattr(args, "production", False):
         from guanxi.serving import default_workers, serve_production
 
@@ -170,7 +177,8 @@ def _cmd_serve(args) -> int:
         return serve_production(host=args.host, port=args.port, workers=workers, job_worker=not args.no_worker)
 
     # --insecure serves static files with DEBUG off; --noreload keeps one process (Ctrl-C stops it).
-    call_command("runserver", f"{args.host}:{args.port}", "--noreload", "--insecure")
+    with serving_jobs(enabled=not args.no_worker):
+        call_command("runserver", f"{args.host}:{args.port}", "--noreload", "--insecure")
     return 0
 
 
@@ -194,9 +202,9 @@ def _cmd_demo(args) -> int:
 
 
 def _cmd_worker(args) -> int:
-    from django.core.management import call_command
+    from guanxi.imports.consumer import run_consumer
 
-    call_command("run_huey")
+    run_consumer(workers=max(args.workers, 1))
     return 0
 
 
@@ -285,6 +293,7 @@ COMMANDS = {
     "segments": cmd_segments,
     "analytics": lambda args: cmd_analytics(args, workspace_for=_workspace, error=CliError),
     "import": lambda args: cmd_import(args, workspace_for=_workspace, error=CliError),
+    "customers": lambda args: cmd_customers(args, workspace_for=_workspace),
 }
 
 

@@ -205,6 +205,9 @@ else:
         "immediate": False,
     }
 
+# A running import with no heartbeat for this long had its worker killed: it is shown as interrupted (seconds).
+IMPORT_JOB_STALE_SECONDS = float(os.environ.get("GUANXI_JOB_STALE_SECONDS", "60"))
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -23,7 +23,8 @@ from guanxi.workspaces.services import store_create, workspace_create
 TAOBAO = Path(__file__).parent / "data" / "imports" / "ExportOrderList_sample.csv"
 ORDER_FIELDS = ("number", "status", "currency", "goods_amount", "shipping_amount", "discount_amount", "paid_amount",
                 "refunded_amount", "placed_at", "paid_at", "shipped_at", "completed_at", "closed_at",
-                "receiver_name", "receiver_phone", "receiver_address", "buyer_message")
+                "receiver_name", "receiver_phone", "receiver_address", "buyer_message", "country", "province", "city",
+                "district", "postcode")
 
 
 def _taobao_records():
@@ -52,7 +53,8 @@ def _contents(workspace):
             identities.setdefault(customer_id, set()).add((kind, value, tail, store_id is not None))
         buyer = {pk: frozenset(keys) for pk, keys in identities.items()}
         customers = sorted((buyer.get(c.pk, frozenset()), c.name, c.name_key, c.display_phone, c.address, c.country,
-                            c.lifecycle_stage) for c in Customer.objects.all())
+                            c.province, c.city, c.district, c.postcode, c.lifecycle_stage)
+                           for c in Customer.objects.all())
         orders = sorted(
             (tuple(getattr(o, field) for field in ORDER_FIELDS), buyer.get(o.customer_id),
              sorted((s.carrier, s.tracking_number, s.status, s.shipped_at, s.delivered_at) for s in o.shipments.all()),

@@ -345,7 +345,7 @@ def test_cli_json_creates_the_store_and_prints_the_summary(workspace, capsys):
     out = json.loads(capsys.readouterr().out)
     assert code == 0
     assert list(out) == ["format", "rows", "orders_created", "orders_updated", "orders_unchanged",
-                         "customers_created", "customers_matched", "errors"]
+                         "customers_created", "customers_matched", "errors", "warnings", "import_id"]
     facts = shopify_facts()
     assert (out["format"], out["orders_created"], out["customers_created"], out["errors"]) == (
         "shopify", facts["orders"], facts["customers"], [])

@@ -96,7 +96,7 @@ def test_a_store_that_is_not_shopify_answers_404(client, store):
     assert Order.objects.count() == 0
 
 
-def test_a_signed_but_unreadable_order_is_a_400_and_writes_nothing(client, shop):
+def test_a_signed_but_unreadable_order_is_a_422_and_writes_nothing(client, shop):
     response = post(client, shop, {**ORDER, "created_at": "someday"})
-    assert response.status_code == 400 and "someday" in response.json()["error"]["message"]
+    assert response.status_code == 422 and "someday" in response.json()["error"]["message"]
     assert Order.objects.count() == 0 and Customer.objects.count() == 0

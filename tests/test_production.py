@@ -291,7 +291,7 @@ def test_the_client_address_is_the_proxys_last_forwarded_for_entry_only_when_tru
 
 @pytest.mark.parametrize("args, message", [
     (["serve", "--production", "--workers", "0"], "--workers must be at least 1, not 0"),
-    (["serve", "--workers", "3"], "--workers and --no-worker go with --production"),
+    (["serve", "--workers", "3"], "--workers goes with --production"),
 ])
 def test_serve_refuses_worker_options_that_make_no_sense_in_one_line(tmp_path, args, message):
     done = guanxi(production_env(tmp_path), *args)

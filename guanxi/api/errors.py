@@ -2,7 +2,9 @@
 
 Every failure a client can meet answers in it: input that does not parse or validate (400, with field paths such
 as `identities[0].value`), a refused token (401), a role that may not do this (403), an id outside the token's
-workspace or an unknown URL (404), a method the route lacks (405), and anything unexpected (500, logged).
+workspace or an unknown URL (404), a method the route lacks (405), a body over the upload limit (413), a value no
+column can hold (422: NUL or lone surrogates in text, integers beyond 64 bits, dates at year 1 or 9999, too many
+items; see guanxi.api.input_limits), and anything unexpected (500, logged).
 """
 
 from __future__ import annotations
@@ -10,16 +12,18 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Iterable
 
-from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist
+from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError
+from django.db import DataError, IntegrityError
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from ninja import Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
+from guanxi.api.input_limits import ERROR_TYPE, Unprocessable
 from guanxi.workspaces.permissions import PermissionDenied
 
 if TYPE_CHECKING:
@@ -32,7 +36,7 @@ _SOURCES = {"body", "query", "path", "header", "cookie", "form", "file"}
 
 _CODES = {
     400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-    409: "conflict", 429: "throttled",
+    409: "conflict", 413: "too_large", 422: "invalid", 429: "throttled",
 }
 
 
@@ -89,12 +93,39 @@ def install(api: "NinjaAPI") -> None:
     def respond(request: HttpRequest, status: int, code: str, message: str, fields=None) -> HttpResponse:
         return api.create_response(request, error_body(code, message, fields), status=status)
 
-    @api.exception_handler(NinjaValidationError)
-    def invalid_input(request, exc: NinjaValidationError):
-        fields = _validation_fields(exc.errors)
+    def invalid(request, status: int, fields: dict[str, list[str]]) -> HttpResponse:
         path, messages = next(iter(fields.items()), ("", [_("The request has invalid fields.")]))
         message = f"{path}: {messages[0]}" if path and path != NON_FIELD_ERRORS else messages[0]
-        return respond(request, 400, "invalid", message, fields)
+        return respond(request, status, "invalid", message, fields)
+
+    @api.exception_handler(NinjaValidationError)
+    def invalid_input(request, exc: NinjaValidationError):
+        # A value that parses but fits no column (input_limits) is 422; a malformed or missing one is 400.
+        status = 422 if any(error.get("type") == ERROR_TYPE for error in exc.errors) else 400
+        return invalid(request, status, _validation_fields(exc.errors))
+
+    @api.exception_handler(Unprocessable)
+    def unprocessable(request, exc: Unprocessable):
+        return invalid(request, 422, exc.fields)
+
+    @api.exception_handler(RequestDataTooBig)
+    def too_large(request, exc: RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return respond(request, 413, "too_large",
+                       _("The request body is larger than %(limit)s bytes.") % {"limit": limit})
+
+    @api.exception_handler(SuspiciousOperation)
+    def suspicious(request, exc: SuspiciousOperation):
+        # Too many query or form fields, a malformed multipart body: the request's fault, said in one line.
+        return respond(request, 400, "bad_request", str(exc) or _("The request is malformed."))
+
+    @api.exception_handler(DataError)
+    @api.exception_handler(OverflowError)
+    def out_of_range(request, exc: Exception):
+        # The last line of defence behind input_limits and the schemas' bounds: a value the database (or SQLite's
+        # 64-bit integers) refused. Nothing was saved: the statement failed inside the request's transaction.
+        logger.warning("value out of range on %s %s: %s", request.method, request.path, exc)
+        return respond(request, 422, "invalid", _("A value in the request is out of range for what can be stored."))
 
     @api.exception_handler(DjangoValidationError)
     def refused_by_service(request, exc: DjangoValidationError):
@@ -137,6 +168,8 @@ def install(api: "NinjaAPI") -> None:
 
     @api.exception_handler(HttpError)
     def http_error(request, exc: HttpError):
+        if isinstance(exc.__cause__, Unprocessable):  # ninja wraps whatever its body parser raises in a 400
+            return unprocessable(request, exc.__cause__)
         status = exc.status_code
         return respond(request, status, _CODES.get(status, "error"), str(exc))
 

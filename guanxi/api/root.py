@@ -9,10 +9,12 @@ from ninja import NinjaAPI, Swagger
 from guanxi.activities.api import interactions, opportunities, tasks
 from guanxi.api import errors
 from guanxi.api.auth import BearerToken
+from guanxi.api.input_limits import GuanxiParser
 from guanxi.commerce.api import router as orders
 from guanxi.customers.api import router as customers
 from guanxi.customers.merge_api import router as customer_merges
 from guanxi.imports.api import router as webhooks
+from guanxi.imports.jobs_api import router as imports
 from guanxi.segments.api import router as segments
 from guanxi.workspaces.api import router as workspace
 
@@ -24,7 +26,10 @@ acts as its user in its workspace with the user's current role; a read-only role
 
 **Errors** always look like `{"error": {"code": "invalid", "message": "…", "fields": {"identities[0].value":
 ["…"]}}}`; codes: invalid, bad_request, unauthorized, forbidden, not_found, method_not_allowed, conflict,
-server_error. Another workspace's object answers 404, like one that never existed.
+too_large, server_error. Another workspace's object answers 404, like one that never existed. A value that parses
+but no column can hold answers 422 (code invalid): text with NUL (\\u0000) or a lone surrogate, an integer beyond
+64 bits, a date before the year 2 or after 9998, more than 100 items in one list; a body over the upload limit
+(2.5 MB) answers 413.
 
 **Lists** answer `{"items": [...], "count": n}` and take `limit` (≤ 200) and `offset`. **Money** is a decimal
 string ("129.90"). Times are ISO 8601; a time sent without an offset is read in the workspace's time zone.
@@ -43,6 +48,7 @@ api = GuanxiAPI(
     description=DESCRIPTION,
     urls_namespace="api",
     auth=BearerToken(),
+    parser=GuanxiParser(),
     # validatorUrl: Swagger UI would otherwise send the schema to validator.swagger.io for a badge.
     docs=Swagger(settings={"validatorUrl": None, "persistAuthorization": True}),
 )
@@ -57,3 +63,4 @@ api.add_router("/tasks", tasks)
 api.add_router("/opportunities", opportunities)
 api.add_router("/segments", segments)
 api.add_router("/webhooks", webhooks)
+api.add_router("/imports", imports)

@@ -15,6 +15,7 @@ from ninja import Field, Schema
 from pydantic import AfterValidator, BeforeValidator, ConfigDict
 
 from guanxi.api.auth import ApiPrincipal
+from guanxi.api.input_limits import MAX_INT, BoundedSchema
 from guanxi.workspaces.permissions import Perm
 from guanxi.workspaces.tenancy import current_time_zone, current_workspace
 
@@ -22,8 +23,9 @@ CENT = Decimal("0.01")
 MAX_PAGE = 200
 
 
-class InputSchema(Schema):
-    """Request bodies: an unknown field is an error (a typo in a PATCH must not pass silently as "no change")."""
+class InputSchema(BoundedSchema):
+    """Request bodies: an unknown field is an error (a typo in a PATCH must not pass silently as "no change"), and
+    every value must fit its column (input_limits: 422 otherwise)."""
 
     model_config = ConfigDict(extra="forbid", use_enum_values=True)
 
@@ -57,14 +59,19 @@ def can_see_contact(context) -> bool:
     return isinstance(principal, ApiPrincipal) and principal.can(Perm.SEE_CONTACT)
 
 
-class PageQuery(Schema):
+class QuerySchema(BoundedSchema):
+    """Query parameters: every value must fit what it is compared with (input_limits: 422 otherwise)."""
+
+
+class PageQuery(QuerySchema):
     limit: int = Field(50, ge=1, le=MAX_PAGE, description=f"Items per page, at most {MAX_PAGE}.")
     offset: int = Field(0, ge=0, description="Items to skip.")
 
 
 def paginate(queryset: QuerySet, page: PageQuery) -> dict:
     """One page of `queryset` and the number of all its rows: {"items": [...], "count": n}."""
-    return {"items": list(queryset[page.offset : page.offset + page.limit]), "count": queryset.count()}
+    end = min(page.offset + page.limit, MAX_INT)  # an offset near the 64-bit limit must not overflow the LIMIT
+    return {"items": list(queryset[page.offset : end]), "count": queryset.count()}
 
 
 class UserRef(Schema):

@@ -67,7 +67,18 @@ class Order(WorkspaceOwned):
     receiver_name = models.CharField(_("receiver"), max_length=100, blank=True)
     receiver_phone = models.CharField(_("receiver phone"), max_length=32, blank=True)
     receiver_address = models.CharField(_("receiver address"), max_length=300, blank=True)
+    # The shipping address's parts as the export gave them ("" where it had none): what the buyer's customer
+    # record takes from their latest order.
+    country = models.CharField(_("country"), max_length=2, blank=True, default="",
+                               help_text=_("ISO 3166 code, e.g. CN."))
+    province = models.CharField(_("province"), max_length=50, blank=True, default="")
+    city = models.CharField(_("city"), max_length=50, blank=True, default="")
+    district = models.CharField(_("district"), max_length=50, blank=True, default="")
+    postcode = models.CharField(_("postcode"), max_length=20, blank=True, default="")
     buyer_message = models.TextField(_("buyer message"), blank=True)
+    # The import (imports.ImportJob id) that created the order, for its undo. A bare column, no foreign key nor
+    # index: the bulk writer sets it at no cost per row, and an undo finds its orders through the store's index.
+    import_job_id = models.BigIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-placed_at", "-id"]

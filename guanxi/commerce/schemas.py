@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from ninja import Field, Schema
 
+from guanxi.api.input_limits import MAX_INT32
 from guanxi.api.schemas import CustomerRef, DateTimeIn, InputSchema, MoneyIn, MoneyOut, PageQuery, StoreRef, can_see_contact
 from guanxi.commerce.models import OrderStatus, ShipmentStatus
 from guanxi.customers.masking import mask_address, mask_phone
@@ -15,7 +16,7 @@ from guanxi.customers.masking import mask_address, mask_phone
 class OrderLineIn(InputSchema):
     sku: str = ""
     title: str
-    quantity: int = Field(1, ge=0)
+    quantity: int = Field(1, ge=0, le=MAX_INT32)
     unit_price: MoneyIn = Decimal("0")
     amount: MoneyIn | None = Field(None, description="Default: quantity × unit_price.")
 

@@ -8,11 +8,12 @@ from django.utils.translation import pgettext_lazy
 
 from guanxi.activities.models import InteractionChannel, InteractionKind, OpportunityStage, TaskKind
 from guanxi.customers.models import Channel, Customer, CustomField, FieldType, Gender, IdentityKind, Lifecycle
+from guanxi.imports.addresses import country_code
 from guanxi.web.forms import DateInput
 from guanxi.web.templatetags.guanxi_ui import number, person
 
 PROFILE_FIELDS = (
-    "name", "gender", "birthday", "lifecycle_stage", "province", "city", "district", "address",
+    "name", "gender", "birthday", "lifecycle_stage", "country", "province", "city", "district", "address", "postcode",
     "company", "industry", "company_size", "business_model", "note",
 )
 
@@ -29,10 +30,13 @@ class CustomerForm(forms.Form):
     birthday = forms.DateField(label=_("Birthday"), required=False, widget=DateInput())
     lifecycle_stage = forms.ChoiceField(label=_("Lifecycle stage"), choices=Lifecycle.choices,
                                         initial=Lifecycle.POTENTIAL)
+    country = forms.CharField(label=_("Country"), max_length=60, required=False,
+                              help_text=_("ISO 3166 code, e.g. CN or US."))
     province = forms.CharField(label=_("Province"), max_length=50, required=False)
     city = forms.CharField(label=_("City"), max_length=50, required=False)
     district = forms.CharField(label=_("District"), max_length=50, required=False)
     address = forms.CharField(label=_("Address"), max_length=300, required=False)
+    postcode = forms.CharField(label=_("Postcode"), max_length=20, required=False)
     company = forms.CharField(label=_("Company"), max_length=200, required=False)
     industry = forms.CharField(label=_("Industry"), max_length=100, required=False)
     company_size = forms.CharField(label=_("Company size"), max_length=50, required=False)
@@ -72,6 +76,12 @@ class CustomerForm(forms.Form):
             initial[f"custom_{value.field.key}"] = number(value.value) if isinstance(value.value, Decimal) \
                 else value.value
         return initial
+
+    def clean_country(self) -> str:
+        code = country_code(self.cleaned_data["country"])
+        if code is None:
+            raise forms.ValidationError(_("Not a country: use an ISO 3166 code such as CN or US."))
+        return code
 
     def profile(self) -> dict:
         return {name: self.cleaned_data[name] for name in PROFILE_FIELDS if name in self.cleaned_data}

@@ -6,6 +6,7 @@ from django.db import transaction
 from ninja import Router, Schema, Status
 
 from guanxi.api.errors import ErrorOut
+from guanxi.api.input_limits import BoundedSchema
 from guanxi.api.schemas import CustomerRef, UserRef, object_or_error
 from guanxi.customers.merge import customer_merge, customer_merge_undo, merge_history, merge_to_undo
 from guanxi.customers.models import Customer, CustomerMerge
@@ -16,7 +17,7 @@ READ_ERRORS = {400: ErrorOut, 401: ErrorOut, 404: ErrorOut}
 WRITE_ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut}
 
 
-class MergeIn(Schema):
+class MergeIn(BoundedSchema):
     absorb_id: int
 
 

@@ -36,6 +36,10 @@ class Customer(WorkspaceOwned):
     city = models.CharField(_("city"), max_length=50, blank=True)
     district = models.CharField(_("district"), max_length=50, blank=True)
     address = models.CharField(_("address"), max_length=300, blank=True)
+    postcode = models.CharField(_("postcode"), max_length=20, blank=True, default="")
+    # Set when staff change the address on the customer form: imports then leave it alone (otherwise the
+    # customer's address is their latest order's).
+    address_set_by_staff = models.BooleanField(default=False, editable=False)
     # B2B buyers (the seeds' "industry, size, business model").
     company = models.CharField(_("company"), max_length=200, blank=True)
     industry = models.CharField(_("industry"), max_length=100, blank=True)
@@ -52,6 +56,8 @@ class Customer(WorkspaceOwned):
     )
     note = models.TextField(_("note"), blank=True)
     merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # The import (imports.ImportJob id) that created the customer, for its undo; a bare column, as on Order.
+    import_job_id = models.BigIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]

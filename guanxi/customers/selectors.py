@@ -26,7 +26,9 @@ def search_customer_ids(q: str) -> list[int]:
     One box finds a customer by: full phone (any common spelling) or its last 4 digits, email, platform nick or
     id, order number, or name prefix (Chinese included). Each path is a single indexed query.
     """
-    q = (q or "").strip()
+    # NUL cannot be in any stored text (PostgreSQL refuses it in a query, too): a search for it finds what the
+    # rest finds.
+    q = (q or "").replace("\x00", "").strip()
     if not q:
         return []
     ids: list[int] = []
@@ -77,6 +79,7 @@ def customer_list(*, q: str = "", tag: str = "", owner_id: int | None = None,
         customers = customers.filter(**scored).order_by(f"{sign}{field}", f"{sign}score__customer_id")
     if q:
         customers = customers.filter(id__in=search_customer_ids(q))
+    tag = tag.replace("\x00", "")
     if tag:
         customers = customers.filter(customer_tags__tag__name=tag)
     if owner_id:

@@ -21,8 +21,10 @@ _UNCHANGED = object()
 
 PROFILE_FIELDS = (
     "name", "gender", "birthday", "country", "province", "city", "district", "address", "company", "industry",
-    "company_size", "business_model", "display_phone", "lifecycle_stage", "note",
+    "company_size", "business_model", "display_phone", "lifecycle_stage", "note", "postcode",
 )
+# Set by hand, these stop imports from giving the customer their latest order's address.
+ADDRESS_FIELDS = ("country", "province", "city", "district", "address", "postcode")
 
 
 def _check_owner(owner: AbstractBaseUser | None) -> None:
@@ -50,6 +52,7 @@ def customer_create(
         raise ValidationError({field: _("Unknown field.") for field in unknown})
     _check_owner(owner)
     customer = Customer(workspace=current_workspace(), owner=owner, **profile)
+    customer.address_set_by_staff = any(profile.get(field) for field in ADDRESS_FIELDS)
     customer.name_key = customer.name.lower()
     customer.full_clean(exclude=["workspace", "merged_into"])
     customer.save()
@@ -68,6 +71,8 @@ def customer_update(*, customer: Customer, owner=_UNCHANGED, **changes) -> Custo
     unknown = set(changes) - set(PROFILE_FIELDS)
     if unknown:
         raise ValidationError({field: _("Unknown field.") for field in unknown})
+    if any(field in ADDRESS_FIELDS and getattr(customer, field) != value for field, value in changes.items()):
+        customer.address_set_by_staff = True
     for field, value in changes.items():
         setattr(customer, field, value)
     if owner is not _UNCHANGED:

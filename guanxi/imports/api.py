@@ -42,7 +42,8 @@ class WebhookOut(Schema):
 
 
 @router.post("/shopify/{store_id}/orders", summary="Shopify order webhook (orders/create, orders/updated)",
-             response={200: WebhookOut, 400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut})
+             response={200: WebhookOut, 400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut,
+                       422: ErrorOut})
 def shopify_order_webhook(request: HttpRequest, store_id: int):
     signature = request.headers.get("X-Shopify-Hmac-Sha256", "")
     if not signature:
@@ -68,5 +69,8 @@ def shopify_order_webhook(request: HttpRequest, store_id: int):
         try:
             result = shopify_order_receive(store=store, payload=payload)
         except RowError as exc:
-            return _error(400, "bad_request", f"{exc.column}: {exc.message}" if exc.column else exc.message)
+            # 422, not 5xx: Shopify retries a failed delivery for days, and this body will never import.
+            fields = {exc.column: [exc.message]} if exc.column else {}
+            return JsonResponse({"error": {"code": "invalid", "message": f"{exc.column}: {exc.message}" if exc.column
+                                           else exc.message, "fields": fields}}, status=422)
     return JsonResponse({k: result.as_json()[k] for k in ("orders_created", "orders_updated", "orders_unchanged")})

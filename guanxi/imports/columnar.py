@@ -21,10 +21,11 @@ from typing import Iterator
 import polars as pl
 
 from guanxi.commerce.models import OrderStatus
+from guanxi.imports import addresses
 from guanxi.imports.buyer_keys import Key, buyer_keys_of_columns
 from guanxi.imports.series import constant, where
-from guanxi.imports.readers import (GENERIC_REQUIRED, MONEY_STATUSES, TAOBAO_REQUIRED, TAOBAO_STATUS, OpenedFile,
-                                    RowError, _Columns, clean, split_postal_code)
+from guanxi.imports.readers import (GENERIC_REQUIRED, MONEY_STATUSES, NUMBER_LENGTH, TAOBAO_REQUIRED, TAOBAO_STATUS,
+                                    OpenedFile, RowError, _Columns, clean, local_time_warning, split_postal_code)
 
 BATCH_LINES = 10_000  # records per batch: enough to amortise Polars' per-call cost; three in flight ≈ 100 MB
 # Python's str.isspace (behind clean, strip and re's \s) counts U+001C–U+001F as spaces; Rust's regex \s and
@@ -38,15 +39,20 @@ _MONEY = r"^[0-9]{1,12}(?:\.[0-9]{1,2})?$"  # numeric(14, 2), nothing to round
 # readers.parse_datetime's layouts without an offset; year 0 and leap seconds are errors there, not here.
 _DATETIME = r"^[1-9][0-9]{3}[-/][0-9]{1,2}[-/][0-9]{1,2} [0-9]{1,2}:[0-5][0-9](?::[0-5][0-9])?$"
 _POSTAL_ASCII = r"\s*[(（][0-9]{6}[)）]\s*$"
+_POSTAL_DIGITS = r"[(（]([0-9]{6})[)）]\s*$"
+# An address whose first three parts are split by single spaces, with no other whitespace: str.split() and
+# Polars' split(" ") cut it alike; the rest go through addresses.china_parts itself.
+_THREE_PARTS = r"^\S+ \S+ \S+"
+_OTHER_SPACE = r"[^\S ]|  "
 _ENDS_IN_PAREN = r"[)）]\s*$"
 GENERIC_LINE_COLUMNS = ("sku", "title", "quantity", "unit_price")
 # The columns each format's batches read (what the exact reader reads for an order without lines).
 READS = {
     "taobao": ("订单编号", "订单状态", "订单创建时间", "订单付款时间", "买家实际支付金额", "买家应付货款", "买家应付邮费",
-               "退款金额", "收货人姓名", "联系手机", "联系电话", "买家支付宝账号", "买家会员名", "收货地址", "买家留言",
-               "物流公司", "物流单号"),
+               "退款金额", "收货人姓名", "联系手机", "联系电话", "买家支付宝账号", "买家会员名", "收货地址", "修改后的收货地址",
+               "买家留言", "物流公司", "物流单号"),
     "generic": ("order_number", "status", "amount", "currency", "refunded", "created", "paid", "email", "phone",
-                "customer_id", "customer_name"),
+                "customer_id", "customer_name", "country", "province", "city", "district", "postcode", "address"),
 }
 
 
@@ -55,11 +61,14 @@ class Batch:
     """One batch of orders as columns (all String unless said): number, status, currency ("" = the store's),
     goods, shipping, discount, paid, refunded (amounts as "129.00"), placed_at, paid_at, closed_at (naive UTC
     Datetime, null when absent), email, phone, alipay, member_id, name (the buyer), receiver_name,
-    receiver_phone, receiver_address, buyer_message, carrier, tracking (empty when there is no shipment)."""
+    receiver_phone, receiver_address, buyer_message, carrier, tracking (empty when there is no shipment),
+    country, province, city, district, postcode (the shipping address's parts, "" where absent)."""
 
     frame: pl.DataFrame
     keys: list[list[Key]]  # each order's buyer keys (buyer_keys.buyer_keys)
     lines: int
+    # As OrderRow.warnings, in the order the exact reader gives them (by line, then placed before paid).
+    warnings: list[dict] = dataclasses.field(default_factory=list)
 
 
 class _Unfit(Exception):
@@ -88,7 +97,7 @@ class Plan:
             return None
         columns = list(zip(*(cells for _, cells in records)))
         return self._batch({i: pl.Series(columns[i], dtype=pl.String) for i in set(self.index.values())},
-                           len(records))
+                           len(records), [line for line, _ in records])
 
     def parse_text(self, chunk: Chunk) -> Batch | None | Unreadable:
         """`parse` for a chunk of the file's text read by Polars' CSV reader instead of the csv module: UNREADABLE
@@ -106,19 +115,27 @@ class Plan:
                             infer_schema=False, empty_string_is_null=False, raise_if_empty=False)
         if frame.height != chunk.records or frame.width != self.width:
             return UNREADABLE
-        return self._batch({i: frame.to_series(i) for i in set(self.index.values())}, chunk.records, spaces=False)
+        # Each record on one line, the line numbers are counted; else only a batch without warnings needs none.
+        lines = range(chunk.first_line, chunk.first_line + chunk.records) if chunk.lines == chunk.records else None
+        batch = self._batch({i: frame.to_series(i) for i in set(self.index.values())}, chunk.records, lines,
+                            spaces=False)
+        return UNREADABLE if batch is not None and batch.warnings and lines is None else batch
 
-    def _batch(self, raw: dict[int, pl.Series], n: int, *, spaces: bool = True) -> Batch | None:
-        """`spaces`: whether the cells may hold U+001C–U+001F (the text path's shape has none)."""
+    def _batch(self, raw: dict[int, pl.Series], n: int, lines, *, spaces: bool = True) -> Batch | None:
+        """`lines`: each record's line number (None: unknown); `spaces`: whether the cells may hold U+001C–U+001F
+        (the text path's shape has none)."""
+        shifted: list[tuple[int, int, str, str]] = []  # (record, column's place, column, message)
         try:
             if spaces and any(series.str.contains(_PY_ONLY_SPACE).any() for series in raw.values()):
                 raise _Unfit
-            frame = (self._taobao if self.fmt == "taobao" else self._generic)(raw, n)
+            frame = (self._taobao if self.fmt == "taobao" else self._generic)(raw, n, shifted)
         except _Unfit:
             return None
         if frame["number"].is_duplicated().any():
             return None  # a repeated number is an update within the file: the exact path decides which row wins
-        return Batch(frame=frame, keys=self._keys(frame), lines=n)
+        warnings = [{"line": lines[i] if lines is not None else 0, "column": column, "message": message}
+                    for i, _, column, message in sorted(shifted)]
+        return Batch(frame=frame, keys=self._keys(frame), lines=n, warnings=warnings)
 
     def _keys(self, frame: pl.DataFrame) -> list[list[Key]]:
         return buyer_keys_of_columns(
@@ -127,43 +144,53 @@ class Plan:
             member_kind="buyer_nick" if self.fmt == "taobao" else "buyer_id")
 
     # -- formats ------------------------------------------------------------------------------------------------
-    def _taobao(self, raw: dict[int, pl.Series], n: int) -> pl.DataFrame:
+    def _taobao(self, raw: dict[int, pl.Series], n: int, shifted: list) -> pl.DataFrame:
         cell = lambda name: self._cell(raw, name, n)  # noqa: E731
         text = lambda name: _clean(cell(name))  # noqa: E731
-        number = _required(text("订单编号"))
+        number = _number(text("订单编号"))
         status = _mapped(cell("订单状态"), lambda v: TAOBAO_STATUS.get(clean(v)))
-        placed = self._datetimes(cell("订单创建时间"), required=True)
+        placed = self._datetimes(cell("订单创建时间"), "订单创建时间", 0, shifted, required=True)
         paid = _money(cell("买家实际支付金额"))
         name, mobile = text("收货人姓名"), text("联系手机")
+        modified = text("修改后的收货地址")
+        address = _taobao_address(where(modified != "", modified, text("收货地址")))
         return pl.DataFrame({
-            "number": number.str.slice(0, 64), "status": status, "currency": constant("", n),
+            "number": number, "status": status, "currency": constant("", n),
             "goods": _money(cell("买家应付货款")), "shipping": _money(cell("买家应付邮费")), "discount": constant("0.00", n),
             "paid": where(status.is_in(_money_statuses()), paid, "0.00"), "refunded": _money(cell("退款金额")),
-            "placed_at": placed, "paid_at": self._datetimes(cell("订单付款时间")),
+            "placed_at": placed, "paid_at": self._datetimes(cell("订单付款时间"), "订单付款时间", 1, shifted),
             "closed_at": where(status == OrderStatus.CLOSED.value, placed),
             "email": constant("", n), "phone": where(mobile != "", mobile, text("联系电话")),
             "alipay": text("买家支付宝账号"), "member_id": text("买家会员名"), "name": name,
             "receiver_name": name.str.slice(0, 100), "receiver_phone": mobile.str.slice(0, 32),
-            "receiver_address": _without_postal_code(text("收货地址")).str.slice(0, 300),
+            "receiver_address": address["receiver_address"],
             "buyer_message": cell("买家留言").str.strip_chars(),
             "carrier": text("物流公司").str.slice(0, 100), "tracking": text("物流单号").str.slice(0, 100),
+            **{name: address[name] for name in ("country", "province", "city", "district", "postcode")},
         })
 
-    def _generic(self, raw: dict[int, pl.Series], n: int) -> pl.DataFrame:
+    def _generic(self, raw: dict[int, pl.Series], n: int, shifted: list) -> pl.DataFrame:
         cell = lambda name: self._cell(raw, name, n)  # noqa: E731
         text = lambda name: _clean(cell(name))  # noqa: E731
         status = _mapped(cell("status"), lambda v: clean(v).lower() if clean(v).lower() in OrderStatus.values else None)
         amount = _money(cell("amount"))
         empty = constant("", n)
         return pl.DataFrame({
-            "number": _required(text("order_number")).str.slice(0, 64), "status": status,
+            "number": _number(text("order_number")), "status": status,
             "currency": text("currency").str.slice(0, 3), "goods": amount, "shipping": constant("0.00", n),
             "discount": constant("0.00", n), "paid": where(status.is_in(_money_statuses()), amount, "0.00"),
-            "refunded": _money(cell("refunded")), "placed_at": self._datetimes(cell("created"), required=True),
-            "paid_at": self._datetimes(cell("paid")), "closed_at": constant(None, n, pl.Datetime("us")),
+            "refunded": _money(cell("refunded")),
+            "placed_at": self._datetimes(cell("created"), "created", 0, shifted, required=True),
+            "paid_at": self._datetimes(cell("paid"), "paid", 1, shifted),
+            "closed_at": constant(None, n, pl.Datetime("us")),
             "email": text("email"), "phone": text("phone"), "alipay": empty, "member_id": text("customer_id"),
-            "name": text("customer_name"), "receiver_name": empty, "receiver_phone": empty, "receiver_address": empty,
-            "buyer_message": empty, "carrier": empty, "tracking": empty,
+            "name": text("customer_name"), "receiver_name": empty, "receiver_phone": empty,
+            "receiver_address": text("address").str.slice(0, 300), "buyer_message": empty, "carrier": empty,
+            "tracking": empty, "country": _mapped(text("country"), addresses.country_code),
+            "province": text("province").str.slice(0, addresses.FIELD_LENGTH),
+            "city": text("city").str.slice(0, addresses.FIELD_LENGTH),
+            "district": text("district").str.slice(0, addresses.FIELD_LENGTH),
+            "postcode": text("postcode").str.slice(0, addresses.POSTCODE_LENGTH),
         })
 
     # -- cells --------------------------------------------------------------------------------------------------
@@ -172,11 +199,14 @@ class Plan:
         i = self.index.get(name)
         return raw[i] if i is not None else constant("", n)
 
-    def _datetimes(self, cells: pl.Series, *, required: bool = False) -> pl.Series:
+    def _datetimes(self, cells: pl.Series, column: str = "", place: int = 0, shifted: list | None = None, *,
+                   required: bool = False) -> pl.Series:
         """Naive UTC datetimes of local `2023-07-12 10:23:45` / `2023/7/12 10:23` cells (null where empty).
 
         The offset of each local hour comes from zoneinfo, as the exact reader's `replace(tzinfo=tz)` (fold=0)
-        gives it; an hour whose offset changes within it (a DST switch off the hour) sends the batch away."""
+        gives it; an hour whose offset changes within it (a DST switch off the hour) sends the batch away. A
+        time in a DST gap or fold adds (record, `place`, `column`, warning) to `shifted`, worded as the exact
+        reader words it."""
         value = _clean(cells)
         empty = value == ""
         if (required and empty.any()) or not (empty | value.str.contains(_DATETIME)).all():
@@ -185,8 +215,14 @@ class Plan:
         local = seconds.str.replace_all("/", "-").str.to_datetime("%Y-%m-%d %H:%M:%S", strict=False, time_unit="us")
         if (local.is_null() & ~empty).any():
             raise _Unfit  # 2023-02-30 and the like: the exact reader words the error
-        offsets = self._offsets.of(local.dt.epoch("s") // 3600)
-        return pl.select(local - pl.duration(microseconds=offsets)).to_series()
+        years = local.dt.year().drop_nulls()
+        if len(years) and (years.min() < 2 or years.max() > 9998):
+            raise _Unfit  # near the ends of Python's dates: the exact reader words any overflow
+        offsets, shifts = self._offsets.of(local.dt.epoch("s") // 3600)
+        instants = pl.select(local - pl.duration(microseconds=offsets)).to_series()
+        for i in shifts.arg_true().to_list() if shifted is not None else ():
+            shifted.append((i, place, column, local_time_warning(local[i].replace(tzinfo=self.tz))))
+        return instants
 
 
 class _HourOffsets:
@@ -194,7 +230,8 @@ class _HourOffsets:
     (fold=0) gives it. The hours of the span the batches cover are kept in one array, so a batch's offsets are one
     gather instead of a lookup per distinct hour (7,000 of them in a batch of two years' orders). Hours are
     counted from 1970-01-01 00:00 local. An hour whose offset changes within it (a DST switch off the hour) is
-    marked; a batch with a time in one is unfit for the fast path."""
+    marked; a batch with a time in one is unfit for the fast path. Hours in a DST gap or fold (where fold=1
+    would read another offset) are kept in a second table, for the warnings."""
 
     MAX_HOURS = 20 * 8784  # twenty years: 1.4 MB; a batch spanning more is looked up hour by hour
     _CHANGES = -(2**63)
@@ -204,34 +241,49 @@ class _HourOffsets:
         self.tz = tz
         self._first = 0
         self._table = pl.Series([], dtype=pl.Int64)
+        self._shifts = pl.Series([], dtype=pl.Boolean)
 
-    def of(self, hours: pl.Series) -> pl.Series:
-        """The offsets of these local hour numbers (null where the hour is null)."""
+    def of(self, hours: pl.Series) -> tuple[pl.Series, pl.Series]:
+        """The offsets of these local hour numbers (null where the hour is null), and whether each is in a DST gap
+        or fold (False where null)."""
         low, high = hours.min(), hours.max()
         if low is None:
-            return pl.Series([None] * len(hours), dtype=pl.Int64)
+            return pl.Series([None] * len(hours), dtype=pl.Int64), pl.Series([False] * len(hours))
         if high - low < self.MAX_HOURS:
             self._cover(low, high)
             offsets = self._table.gather(hours - self._first)
+            shifts = self._shifts.gather(hours - self._first)
         else:
             distinct = hours.drop_nulls().unique()
             offsets = hours.replace_strict(distinct, self._hours(distinct.to_list()), default=None,
                                            return_dtype=pl.Int64)
+            shifts = hours.replace_strict(distinct, [self._shifted(h) for h in distinct.to_list()], default=None,
+                                          return_dtype=pl.Boolean)
         if (offsets == self._CHANGES).any():
             raise _Unfit
-        return offsets
+        return offsets, shifts.fill_null(False)
 
     def _cover(self, low: int, high: int) -> None:
         """Extend the table to hours low…high, computing only the hours it lacks (past MAX_HOURS in all it starts
         again from this span)."""
         first, last = self._first, self._first + len(self._table) - 1
         if not len(self._table) or max(high, last) - min(low, first) >= self.MAX_HOURS:
-            self._table, self._first = self._span(low, high), low
+            self._table, self._shifts, self._first = self._span(low, high), self._shifts_of(low, high), low
             return
         if low < first:
-            self._table, self._first = pl.concat([self._span(low, first - 1), self._table]), low
+            self._table = pl.concat([self._span(low, first - 1), self._table])
+            self._shifts, self._first = pl.concat([self._shifts_of(low, first - 1), self._shifts]), low
         if high > last:
             self._table = pl.concat([self._table, self._span(last + 1, high)])
+            self._shifts = pl.concat([self._shifts, self._shifts_of(last + 1, high)])
+
+    def _shifts_of(self, low: int, high: int) -> pl.Series:
+        return pl.Series([self._shifted(h) for h in range(low, high + 1)], dtype=pl.Boolean)
+
+    def _shifted(self, hour: int) -> bool:
+        """Whether local hour number `hour` is in a DST gap or fold (as readers.local_time_warning tells)."""
+        local = (self._EPOCH + dt.timedelta(hours=hour)).replace(tzinfo=self.tz)
+        return local.utcoffset() != local.replace(fold=1).utcoffset()
 
     def _span(self, low: int, high: int) -> pl.Series:
         """Hours low…high. An hour can only change its offset within it if the next hour starts at another
@@ -250,6 +302,38 @@ class _HourOffsets:
         """The offset in µs at `second` into local hour number `hour`."""
         local = self._EPOCH + dt.timedelta(hours=hour, seconds=second)
         return local.replace(tzinfo=self.tz).utcoffset() // dt.timedelta(microseconds=1)
+
+
+def _number(cells: pl.Series) -> pl.Series:
+    """Order numbers, unfit when empty or longer than the column (the exact reader refuses those)."""
+    if (cells == "").any() or (cells.str.len_chars() > NUMBER_LENGTH).any():
+        raise _Unfit
+    return cells
+
+
+def _taobao_address(chosen: pl.Series) -> dict[str, pl.Series]:
+    """readers.taobao_address over a column of cleaned addresses (`修改后的收货地址` where set, else `收货地址`):
+    Polars for addresses whose first three parts are split by single spaces, addresses.china_parts for the rest."""
+    rest = _without_postal_code(chosen)
+    postcode = chosen.str.extract(_POSTAL_DIGITS, 1).fill_null("")
+    other = (chosen.str.contains(_ENDS_IN_PAREN) & ~chosen.str.contains(_POSTAL_ASCII)).arg_true()
+    if len(other):
+        postcode = postcode.scatter(other, [split_postal_code(a)[1] for a in chosen.gather(other).to_list()])
+    parts = rest.str.split(" ")
+    province, city, district = (parts.list.get(i, null_on_oob=True).fill_null("") for i in range(3))
+    odd = (~rest.str.contains(_THREE_PARTS) | rest.str.contains(_OTHER_SPACE)) & (rest != "")
+    if odd.any():
+        at = odd.arg_true()
+        split = [addresses.china_parts(a) for a in rest.gather(at).to_list()]
+        province, city, district = (series.scatter(at, [p[i] for p in split])
+                                    for i, series in enumerate((province, city, district)))
+    empty = rest == ""
+    province = where(empty, "", province.replace(addresses.MUNICIPALITIES).str.slice(0, addresses.FIELD_LENGTH))
+    country = where(empty, "", province.replace_strict(addresses.REGION_COUNTRY, default="CN",
+                                                       return_dtype=pl.String))
+    return {"receiver_address": rest.str.slice(0, 300), "postcode": postcode, "country": country,
+            "province": province, "city": where(empty, "", city.str.slice(0, addresses.FIELD_LENGTH)),
+            "district": where(empty, "", district.str.slice(0, addresses.FIELD_LENGTH))}
 
 
 def _money_statuses() -> list[str]:

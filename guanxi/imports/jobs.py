@@ -3,12 +3,21 @@
 The import itself is `orders_import` (one transaction). Its progress cannot go through the database — rows written
 inside that transaction are invisible to the page until it commits — so the job writes the number of rows done to
 a small file next to the upload, which the page polls.
+
+A running job also shows it is alive by touching a `heartbeat` file beside the upload every few seconds, from a
+thread of its own (the import holds SQLite's write lock for its whole transaction, so the heartbeat must not need
+the database). A job whose heartbeat is older than `IMPORT_JOB_STALE_SECONDS` (60 s) had its worker killed: it is
+marked interrupted when next read (its transaction rolled back with the worker, so nothing was imported), and
+`import_job_retry` queues it again. Uploads and these files live under MEDIA_ROOT, which every worker of a
+deployment shares (they read the uploads from there too).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import threading
+import time
 import uuid
 import zoneinfo
 from pathlib import Path
@@ -23,10 +32,26 @@ from guanxi.imports.formats import FORMATS
 from guanxi.imports.models import ImportJob
 from guanxi.imports.readers import RowError, open_orders, read_rows
 from guanxi.workspaces import tenancy
-from guanxi.workspaces.models import Store
+from guanxi.workspaces.models import Role, Store
 
 PREVIEW_ROWS = 10
 STORED_ERRORS = 200  # errors kept on the job for the page; the reject file has every one
+# Who may import (web page and API): imports write orders and customers in bulk, so not every writing role may.
+IMPORT_ROLES = frozenset({Role.OWNER, Role.SALES})
+
+
+def may_import(role: str | None) -> bool:
+    return role in IMPORT_ROLES
+
+
+def stale_seconds() -> float:
+    """Seconds without a heartbeat after which a running job counts as interrupted (setting, default 60)."""
+    return float(getattr(settings, "IMPORT_JOB_STALE_SECONDS", 60))
+
+
+def heartbeat_seconds() -> float:
+    """How often a running job touches its heartbeat file: a quarter of the stale limit, at most 5 s."""
+    return max(0.1, min(5.0, stale_seconds() / 4))
 
 
 def _upload_dir() -> Path:
@@ -117,6 +142,10 @@ def progress_path(job: ImportJob) -> Path:
     return Path(job.path).parent / "progress"
 
 
+def heartbeat_path(job: ImportJob) -> Path:
+    return Path(job.path).parent / "heartbeat"
+
+
 def import_job_progress(job: ImportJob) -> int:
     """Rows read so far by a running job."""
     if job.status == ImportJob.Status.DONE:
@@ -127,6 +156,77 @@ def import_job_progress(job: ImportJob) -> int:
         return 0
 
 
+def last_sign_of_life(job: ImportJob) -> float | None:
+    """When a running job last showed it was alive (epoch seconds): its heartbeat file, else its start."""
+    try:
+        return heartbeat_path(job).stat().st_mtime
+    except OSError:
+        return job.started_at.timestamp() if job.started_at else None
+
+
+def import_job_check(job: ImportJob) -> ImportJob:
+    """The job as it really is: a running one without a heartbeat for `stale_seconds()` becomes interrupted.
+
+    Pages and the API read jobs through this, so a killed worker's job is reported the next time anyone looks.
+    The update only applies to the same run (status and attempt unchanged), so it cannot undo a retry.
+    """
+    if job.status != ImportJob.Status.RUNNING:
+        return job
+    seen = last_sign_of_life(job)
+    if seen is None or time.time() - seen < stale_seconds():
+        return job  # None: no start time to go by (not a run of import_job_run)
+    now = timezone.now()
+    changed = ImportJob.all_workspaces.filter(pk=job.pk, status=ImportJob.Status.RUNNING, attempts=job.attempts) \
+        .update(status=ImportJob.Status.INTERRUPTED, finished_at=now, updated_at=now)
+    if changed:
+        job.status, job.finished_at, job.updated_at = ImportJob.Status.INTERRUPTED, now, now
+    else:
+        job.refresh_from_db()
+    return job
+
+
+def import_job_retry(*, job: ImportJob) -> ImportJob:
+    """Queue an interrupted job again (Huey, once this transaction commits); it reads the kept upload anew."""
+    if job.status != ImportJob.Status.INTERRUPTED:
+        raise ValidationError(_("Only an interrupted import can be retried."))
+    for marker in (progress_path(job), heartbeat_path(job)):
+        marker.unlink(missing_ok=True)
+    job.status, job.started_at, job.finished_at, job.error, job.result = ImportJob.Status.QUEUED, None, None, "", {}
+    job.save(update_fields=["status", "started_at", "finished_at", "error", "result", "updated_at"])
+    from guanxi.imports.tasks import run_import_job
+
+    transaction.on_commit(functools.partial(run_import_job, job.pk))
+    return job
+
+
+class _Heartbeat:
+    """Touch `path` every `heartbeat_seconds()` from a daemon thread while the `with` block runs: the beat stops
+    when the process dies, which is the point."""
+
+    def __init__(self, path: Path):
+        self.path, self.stopped = path, threading.Event()
+        self.thread = threading.Thread(target=self._beat, name=f"import-heartbeat-{path.parent.name}", daemon=True)
+
+    def _touch(self) -> None:
+        try:
+            self.path.touch()
+        except OSError:
+            pass  # a full or read-only disk shows as a stale job, which is what it is
+
+    def _beat(self) -> None:
+        while not self.stopped.wait(heartbeat_seconds()):
+            self._touch()
+
+    def __enter__(self):
+        self._touch()
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stopped.set()
+        self.thread.join()
+
+
 def import_job_run(*, job_id: int) -> ImportJob:
     """Run a queued job to the end (the worker calls this): done with its summary, or failed with the error."""
     from guanxi.imports.services import ImportFailed, orders_import
@@ -135,8 +235,8 @@ def import_job_run(*, job_id: int) -> ImportJob:
     with tenancy.active(job.workspace):
         if job.status not in (ImportJob.Status.QUEUED, ImportJob.Status.UPLOADED):
             return job
-        job.status, job.started_at = ImportJob.Status.RUNNING, timezone.now()
-        job.save(update_fields=["status", "started_at", "updated_at"])
+        job.status, job.started_at, job.attempts = ImportJob.Status.RUNNING, timezone.now(), job.attempts + 1
+        job.save(update_fields=["status", "started_at", "attempts", "updated_at"])
         marker = progress_path(job)
         done = 0
 
@@ -145,25 +245,56 @@ def import_job_run(*, job_id: int) -> ImportJob:
             done += rows
             marker.write_text(str(done))
 
-        try:
-            result = orders_import(
-                workspace=job.workspace, store=job.store, path=job.path, items_path=job.items_path or None,
-                fmt=job.format or None, on_error=job.on_error, rejects_path=Path(job.path).parent / "rejects.csv",
-                progress=progress,
-            )
-        except ImportFailed as failed:
-            job.status, job.result = ImportJob.Status.FAILED, _capped(failed.result.as_json())
-            job.error = str(failed.error)
-        except Exception as exc:  # noqa: BLE001 - the page must say it failed, whatever the cause
-            job.status, job.error = ImportJob.Status.FAILED, f"{type(exc).__name__}: {exc}"
-        else:
-            job.status, job.result = ImportJob.Status.DONE, _capped(result.as_json())
-            job.rejects_path = result.rejects_path or ""
+        with _Heartbeat(heartbeat_path(job)):
+            try:
+                result = orders_import(
+                    workspace=job.workspace, store=job.store, path=job.path, items_path=job.items_path or None,
+                    fmt=job.format or None, on_error=job.on_error,
+                    rejects_path=Path(job.path).parent / "rejects.csv", progress=progress, job=job,
+                )
+            except ImportFailed as failed:
+                job.status, job.result = ImportJob.Status.FAILED, _capped(failed.result.as_json())
+                job.error = str(failed.error)
+            except Exception as exc:  # noqa: BLE001 - the page must say it failed, whatever the cause
+                job.status, job.error = ImportJob.Status.FAILED, f"{type(exc).__name__}: {exc}"
+            else:
+                job.status, job.result = ImportJob.Status.DONE, _capped(result.as_json())
+                job.rejects_path = result.rejects_path or ""
         job.finished_at = timezone.now()
-        job.save(update_fields=["status", "result", "error", "rejects_path", "finished_at", "updated_at"])
+        # Written even if a reader marked this run interrupted meanwhile (what it did is the truth), but not over
+        # a later run of the same job.
+        ImportJob.all_workspaces.filter(pk=job.pk, attempts=job.attempts).update(
+            status=job.status, result=job.result, error=job.error, rejects_path=job.rejects_path,
+            finished_at=job.finished_at, updated_at=job.finished_at)
     return job
 
 
 def _capped(summary: dict) -> dict:
     errors = summary.get("errors") or []
     return {**summary, "errors": errors[:STORED_ERRORS], "error_count": len(errors)}
+
+
+API_STATUS = {
+    ImportJob.Status.UPLOADED: "queued", ImportJob.Status.QUEUED: "queued", ImportJob.Status.RUNNING: "running",
+    ImportJob.Status.DONE: "succeeded", ImportJob.Status.FAILED: "failed",
+    ImportJob.Status.INTERRUPTED: "interrupted",
+}
+
+
+def import_job_summary(job: ImportJob) -> dict:
+    """The job as the API shows it: status in the API's words, counts (0 until it finishes; `rows` counts up
+    while it runs) and errors ({line, column, message}, at most STORED_ERRORS)."""
+    result = job.result or {}
+    errors = list(result.get("errors") or [])
+    if job.status == ImportJob.Status.FAILED and not errors and job.error:
+        errors = [{"line": None, "column": None, "message": job.error}]
+    if job.status in (ImportJob.Status.DONE, ImportJob.Status.FAILED):
+        rows = result.get("rows", 0)
+    else:  # an interrupted run's rows were rolled back with it
+        rows = 0 if job.status == ImportJob.Status.INTERRUPTED else import_job_progress(job)
+    return {
+        "id": job.pk, "status": API_STATUS[job.status], "rows": rows,
+        **{key: result.get(key, 0) for key in ("orders_created", "orders_updated", "orders_unchanged",
+                                                "customers_created")},
+        "errors": errors,
+    }

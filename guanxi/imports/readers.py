@@ -10,11 +10,19 @@ Formats (detected from the header when not given):
   ``order_number`` (required), ``created`` (required), ``amount`` (required), ``status`` (required: one of
   pending_payment, paid, shipped, completed, closed, refunded, partially_refunded), ``customer_id``,
   ``customer_name``, ``phone``, ``email``, ``paid`` (a date), ``refunded``, ``currency``, ``sku``, ``title``,
-  ``quantity``, ``unit_price``. Rows repeating an order number add lines to it. Other headers can be mapped onto
-  these names with `column_map`.
+  ``quantity``, ``unit_price``, and for the shipping address ``country`` (an ISO 3166 code such as CN or US, or
+  a common name), ``province``, ``city``, ``district``, ``postcode``, ``address``. Rows repeating an order
+  number add lines to it. Other headers can be mapped onto these names with `column_map`.
 
 Text files may be GBK, GB18030, UTF-8 or UTF-8 with a BOM. Dates are ``2023-07-12 10:23:45`` or ``2023/7/12
-10:23`` (in the workspace's time zone unless they carry an offset, like Shopify's ``-0500``).
+10:23`` (in the workspace's time zone unless they carry an offset, like Shopify's ``-0500``, or ``Z``; ISO
+``2023-07-12T10:23:45.5Z`` too). Local times are resolved once, as zoneinfo's fold=0 reads them: a time the
+clocks skipped (the spring gap) is read with the offset before the change, so 02:30 becomes 03:30 summer time;
+a time that happens twice (the autumn fold) is the first one, still in summer time. Each such cell adds a
+warning naming its line and column (`OrderRow.warnings`); every time comes out in UTC.
+
+Amounts must fit the money columns (at most 999,999,999,999.99) and order numbers the number column (64
+characters): a longer one is refused with its line, never rounded or cut.
 """
 
 from __future__ import annotations
@@ -30,7 +38,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Callable, Iterator
 
-from guanxi.commerce.models import OrderStatus
+from guanxi.commerce.models import MONEY, Order, OrderStatus
+from guanxi.imports import addresses
 from guanxi.imports.formats import FORMATS
 
 SNIFF_BYTES = 64 * 1024
@@ -82,12 +91,20 @@ class OrderRow:
     receiver_phone: str = ""
     receiver_address: str = ""
     postal_code: str = ""
+    # The shipping address's parts ("" where the export has none); country an ISO 3166-1 alpha-2 code.
+    country: str = ""
+    province: str = ""
+    city: str = ""
+    district: str = ""
     buyer_message: str = ""
     carrier: str = ""
     tracking_number: str = ""
     tags: list[str] = dataclasses.field(default_factory=list)
     lines: list[LineRow] = dataclasses.field(default_factory=list)
     raw: list[str] = dataclasses.field(default_factory=list)
+    # {"line", "column", "message"} for cells read by a rule rather than as written (local times in a DST gap
+    # or fold).
+    warnings: list[dict] = dataclasses.field(default_factory=list)
 
 
 # Encodings and rows -------------------------------------------------------------------------------------------
@@ -188,10 +205,15 @@ def clean(cell: str) -> str:
     return value.lstrip("'").strip() if value.startswith("'") else value
 
 
-_DATE = re.compile(r"^(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?(?:\s*([+-]\d{2}):?(\d{2}))?$")
-
+_DATE = re.compile(r"^(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,6}))?)?)?"
+                   r"(?:\s*(?:([zZ])|([+-]\d{2}):?(\d{2})))?$")
+_UTC = dt.timezone.utc
 
 _CENT = Decimal("0.01")
+# The money columns' bound: numeric(14, 2) keeps amounts below 10**12.
+MONEY_LIMIT = Decimal(10) ** (MONEY["max_digits"] - MONEY["decimal_places"])
+QUANTITY_LIMIT = 2**31 - 1  # OrderLine.quantity, a PositiveIntegerField
+NUMBER_LENGTH = Order._meta.get_field("number").max_length
 
 
 class CellError(ValueError):
@@ -199,9 +221,13 @@ class CellError(ValueError):
 
 
 def parse_money(cell: str) -> Decimal:
+    """A non-negative amount rounded to cents; CellError for text, NaN, infinities and amounts the money columns
+    cannot hold."""
     if cell and cell[0].isdigit() and cell[-1].isdigit():
         try:  # the common case, "129.00": skip the clean-up (the slow path below words any error)
-            return Decimal(cell).quantize(_CENT)
+            amount = Decimal(cell).quantize(_CENT)
+            if amount < MONEY_LIMIT:
+                return amount
         except InvalidOperation:
             pass
     value = clean(cell).replace(",", "").replace("¥", "").replace("$", "").replace("￥", "")
@@ -213,16 +239,49 @@ def parse_money(cell: str) -> Decimal:
         raise CellError(f"“{cell}” is not an amount") from None
     if not amount.is_finite() or amount < 0:
         raise CellError(f"“{cell}” is not a non-negative amount")
-    return amount.quantize(Decimal("0.01"))
+    if amount >= MONEY_LIMIT or amount.quantize(_CENT) >= MONEY_LIMIT:  # the first test keeps 1e400 from quantize
+        raise CellError(f"“{cell}” is more than the largest amount kept ({MONEY_LIMIT - _CENT})")
+    return amount.quantize(_CENT)
 
 
-def parse_datetime(cell: str, tz: zoneinfo.ZoneInfo, *, required: bool = False) -> dt.datetime | None:
+def local_time_warning(local: dt.datetime) -> str | None:
+    """What reading this aware local time by the fold=0 rule did, when it falls in a DST gap or fold; None for
+    an ordinary time. Both import paths word their warnings with it."""
+    first, second = local.utcoffset(), local.replace(fold=1).utcoffset()
+    if first == second:
+        return None
+    naive, zone = local.replace(tzinfo=None), getattr(local.tzinfo, "key", str(local.tzinfo))
+    if first < second:  # fold=0 takes the earlier offset: in a gap that is the one before the clocks went forward
+        moved = local.astimezone(_UTC).astimezone(local.tzinfo).replace(tzinfo=None)
+        return f"{naive} does not exist in {zone} (the clocks went forward); read as {moved}"
+    return (f"{naive} happens twice in {zone} (the clocks went back); read as the first, "
+            f"{naive.replace(tzinfo=dt.timezone(first)).isoformat(' ')}")
+
+
+def _in_utc(local: dt.datetime, cell: str, shifted) -> dt.datetime:
+    try:
+        instant = local.astimezone(_UTC)
+    except OverflowError:
+        raise CellError(f"“{cell}” is out of the range of dates (years 1 to 9999)") from None
+    if shifted is not None:
+        warning = local_time_warning(local)
+        if warning is not None:
+            shifted(warning)
+    return instant
+
+
+def parse_datetime(cell: str, tz: zoneinfo.ZoneInfo, *, required: bool = False,
+                   shifted: Callable[[str], None] | None = None) -> dt.datetime | None:
+    """The instant of a cell, in UTC (None for an empty cell unless `required`). A local time is read in `tz` by
+    the fold=0 rule (see the module's docstring); `shifted` is told each time that rule moved or chose."""
     value = clean(cell)
     if len(value) == 19 and value[4] == "-" and value[10] == " ":
         try:  # the common case, "2023-07-12 10:23:45" (the regex below handles the rest and words errors)
-            return dt.datetime.fromisoformat(value).replace(tzinfo=tz)
+            local = dt.datetime.fromisoformat(value).replace(tzinfo=tz)
         except ValueError:
             pass
+        else:
+            return _in_utc(local, cell, shifted)
     if not value:
         if required:
             raise CellError("a date is required")
@@ -230,26 +289,32 @@ def parse_datetime(cell: str, tz: zoneinfo.ZoneInfo, *, required: bool = False) 
     match = _DATE.match(value)
     if not match:
         raise CellError(f"“{cell}” is not a date (expected 2023-07-12 10:23:45 or 2023/7/12 10:23)")
-    y, m, d, hh, mm, ss, oh, om = match.groups()
+    y, m, d, hh, mm, ss, fraction, z, oh, om = match.groups()
     try:
-        if oh:
+        if z:
+            zone = _UTC
+        elif oh:
             sign = -1 if oh.startswith("-") else 1
             zone = dt.timezone(sign * dt.timedelta(hours=int(oh[1:]), minutes=int(om)))
         else:
             zone = tz
-        return dt.datetime(int(y), int(m), int(d), int(hh or 0), int(mm or 0), int(ss or 0), tzinfo=zone)
+        local = dt.datetime(int(y), int(m), int(d), int(hh or 0), int(mm or 0), int(ss or 0),
+                            int((fraction or "0").ljust(6, "0")), tzinfo=zone)
     except ValueError:
         raise CellError(f"“{cell}” is not a valid date") from None
+    return _in_utc(local, cell, shifted if zone is tz else None)
 
 
 def parse_int(cell: str) -> int:
     value = clean(cell) or "1"
     try:
         number = int(Decimal(value))
-    except (InvalidOperation, ValueError):
+    except (InvalidOperation, ValueError, OverflowError):
         raise CellError(f"“{cell}” is not a whole number") from None
     if number < 0:
         raise CellError(f"“{cell}” is negative")
+    if number > QUANTITY_LIMIT:
+        raise CellError(f"“{cell}” is more than the largest quantity kept ({QUANTITY_LIMIT})")
     return number
 
 
@@ -335,6 +400,48 @@ def _cell(path, line: int, column: str, cells: list[str], parse, *args, **kwargs
         raise RowError(path=path, line=line, column=column, message=str(exc), row=cells) from None
 
 
+def _time(path, line: int, column: str, cells: list[str], cell: str, tz, warnings: list[dict], *,
+          required: bool = False) -> dt.datetime | None:
+    """parse_datetime for one cell; a DST gap or fold adds a warning naming the line and column."""
+    def shifted(message: str) -> None:
+        warnings.append({"line": line, "column": column, "message": message})
+
+    return _cell(path, line, column, cells, parse_datetime, cell, tz, required=required, shifted=shifted)
+
+
+def _number(path, line: int, column: str, cells: list[str], number: str) -> str:
+    """An order number, refused when the number column cannot hold it (cutting it could make two orders one)."""
+    if len(number) > NUMBER_LENGTH:
+        raise RowError(path=path, line=line, column=column, row=cells, message=f"the order number is "
+                       f"{len(number)} characters long, more than the {NUMBER_LENGTH} kept")
+    return number
+
+
+def _line_row(path, line: int, column: str, cells: list[str], item: LineRow) -> LineRow:
+    """An order line, refused when its amount (price × quantity) is beyond the money columns."""
+    if item.unit_price * item.quantity >= MONEY_LIMIT:
+        raise RowError(path=path, line=line, column=column, row=cells, message=f"the line amount "
+                       f"{item.unit_price} × {item.quantity} is more than the largest amount kept "
+                       f"({MONEY_LIMIT - _CENT})")
+    return item
+
+
+def _country(path, line: int, column: str, cells: list[str], cell: str) -> str:
+    code = addresses.country_code(cell)
+    if code is None:
+        raise RowError(path=path, line=line, column=column, row=cells,
+                       message=f"“{cell.strip()}” is not a country (use an ISO 3166 code such as CN or US)")
+    return code
+
+
+def taobao_address(address: str, modified: str) -> tuple[str, str, str, str, str, str]:
+    """(address without its postcode, postcode, country, province, city, district) of a Taobao order, from the
+    cleaned `修改后的收货地址` when set, else `收货地址`."""
+    address, postal = split_postal_code(modified or address)
+    province, city, district = addresses.china_parts(address) if address else ("", "", "")
+    return address[:300], postal, addresses.china_country(province) if address else "", province, city, district
+
+
 def read_taobao_items(path) -> dict[str, list[LineRow]]:
     """Order number → lines, from the item report (宝贝报表)."""
     _, lines = read_rows(path)
@@ -348,8 +455,9 @@ def read_taobao_items(path) -> dict[str, list[LineRow]]:
         number = clean(cols.get(cells, "订单编号"))
         price = _cell(path, line, "价格", cells, parse_money, cols.get(cells, "价格"))
         quantity = _cell(path, line, "购买数量", cells, parse_int, cols.get(cells, "购买数量"))
-        items.setdefault(number, []).append(LineRow(title=clean(cols.get(cells, "标题"))[:300], quantity=quantity,
-                                                    unit_price=price, sku=clean(cols.get(cells, "商家编码"))[:100]))
+        items.setdefault(number, []).append(_line_row(path, line, "购买数量", cells, LineRow(
+            title=clean(cols.get(cells, "标题"))[:300], quantity=quantity, unit_price=price,
+            sku=clean(cols.get(cells, "商家编码"))[:100])))
     return items
 
 
@@ -373,11 +481,13 @@ def _taobao_row(path, cols, line, cells, tz, items) -> OrderRow:
         raise RowError(path=path, line=line, column="订单状态", message=f"unknown order status “{status_text}”",
                        row=cells)
     paid = _cell(path, line, "买家实际支付金额", cells, parse_money, get("买家实际支付金额"))
-    address, postal = split_postal_code(clean(get("收货地址")))
+    address, postal, country, province, city, district = taobao_address(clean(get("收货地址")),
+                                                                         clean(get("修改后的收货地址")))
+    warnings: list[dict] = []
     row = OrderRow(
-        line=line, number=number[:64], status=status, raw=cells,
-        placed_at=_cell(path, line, "订单创建时间", cells, parse_datetime, get("订单创建时间"), tz, required=True),
-        paid_at=_cell(path, line, "订单付款时间", cells, parse_datetime, get("订单付款时间"), tz),
+        line=line, number=_number(path, line, "订单编号", cells, number), status=status, raw=cells,
+        placed_at=_time(path, line, "订单创建时间", cells, get("订单创建时间"), tz, warnings, required=True),
+        paid_at=_time(path, line, "订单付款时间", cells, get("订单付款时间"), tz, warnings), warnings=warnings,
         paid_amount=paid if status in MONEY_STATUSES else Decimal("0"),
         goods_amount=_cell(path, line, "买家应付货款", cells, parse_money, get("买家应付货款")),
         shipping_amount=_cell(path, line, "买家应付邮费", cells, parse_money, get("买家应付邮费")),
@@ -385,7 +495,8 @@ def _taobao_row(path, cols, line, cells, tz, items) -> OrderRow:
         member_id=clean(get("买家会员名")), member_kind="buyer_nick", alipay=clean(get("买家支付宝账号")),
         name=clean(get("收货人姓名")), phone=clean(get("联系手机")) or clean(get("联系电话")),
         receiver_name=clean(get("收货人姓名"))[:100], receiver_phone=clean(get("联系手机"))[:32],
-        receiver_address=address[:300], postal_code=postal, buyer_message=get("买家留言").strip(),
+        receiver_address=address, postal_code=postal, country=country, province=province, city=city,
+        district=district, buyer_message=get("买家留言").strip(),
         carrier=clean(get("物流公司"))[:100], tracking_number=clean(get("物流单号"))[:100],
     )
     if status == OrderStatus.CLOSED:
@@ -420,14 +531,17 @@ def read_shopify(path, header, lines, *, tz, column_map=None) -> Iterator[OrderR
                                    message=f"unknown financial status “{financial}” on the order's first row", row=cells)
                 total = _cell(path, line, "Total", cells, parse_money, get("Total"))
                 cancelled = _cell(path, line, "Cancelled at", cells, parse_datetime, get("Cancelled at"), tz)
+                side = _shopify_address_side(get)
                 if cancelled and status not in SHOPIFY_MONEY.values():
                     status = OrderStatus.CLOSED
                 marketing = clean(get("Accepts Marketing")).lower()
+                warnings: list[dict] = []
                 current = OrderRow(
-                    line=line, number=number[:64], status=status, raw=cells, currency=clean(get("Currency"))[:3],
-                    placed_at=_cell(path, line, "Created at", cells, parse_datetime, get("Created at"), tz, required=True),
-                    paid_at=_cell(path, line, "Paid at", cells, parse_datetime, get("Paid at"), tz),
-                    closed_at=cancelled,
+                    line=line, number=_number(path, line, "Name", cells, number), status=status, raw=cells,
+                    currency=clean(get("Currency"))[:3],
+                    placed_at=_time(path, line, "Created at", cells, get("Created at"), tz, warnings, required=True),
+                    paid_at=_time(path, line, "Paid at", cells, get("Paid at"), tz, warnings),
+                    closed_at=cancelled, warnings=warnings,
                     paid_amount=total if status in MONEY_STATUSES else Decimal("0"),
                     goods_amount=_cell(path, line, "Subtotal", cells, parse_money, get("Subtotal")),
                     shipping_amount=_cell(path, line, "Shipping", cells, parse_money, get("Shipping")),
@@ -437,22 +551,41 @@ def read_shopify(path, header, lines, *, tz, column_map=None) -> Iterator[OrderR
                     name=clean(get("Billing Name")), member_kind="billing_name",
                     accepts_marketing={"yes": True, "true": True, "no": False, "false": False}.get(marketing),
                     receiver_name=clean(get("Shipping Name"))[:100], receiver_phone=clean(get("Shipping Phone"))[:32],
-                    receiver_address=", ".join(p for p in (clean(get("Shipping Street")), clean(get("Shipping City")),
-                                                           clean(get("Shipping Zip"))) if p)[:300],
+                    receiver_address=", ".join(p for p in (_shopify_street(get, side), clean(get(f"{side} City")),
+                                                           clean(get(f"{side} Zip"))) if p)[:300],
+                    postal_code=clean(get(f"{side} Zip"))[:addresses.POSTCODE_LENGTH],
+                    country=_country(path, line, f"{side} Country", cells, clean(get(f"{side} Country"))),
+                    province=clean(get(f"{side} Province"))[:addresses.FIELD_LENGTH],
+                    city=clean(get(f"{side} City"))[:addresses.FIELD_LENGTH],
                     buyer_message=get("Notes").strip(),
                     tags=[tag.strip()[:50] for tag in get("Tags").split(",") if tag.strip()],
                 )
             if clean(get("Lineitem name")):
-                current.lines.append(LineRow(
+                current.lines.append(_line_row(path, line, "Lineitem quantity", cells, LineRow(
                     title=clean(get("Lineitem name"))[:300], sku=clean(get("Lineitem sku"))[:100],
                     quantity=_cell(path, line, "Lineitem quantity", cells, parse_int, get("Lineitem quantity")),
                     unit_price=_cell(path, line, "Lineitem price", cells, parse_money, get("Lineitem price")),
-                ))
+                )))
         except RowError as exc:
             bad, current = number, None
             yield exc
     if current is not None:
         yield current
+
+
+_SHOPIFY_ADDRESS = ("Street", "Address1", "Address2", "City", "Zip", "Province", "Country")
+
+
+def _shopify_address_side(get) -> str:
+    """"Shipping" when the order's first row has any shipping address cell, else "Billing" (orders without
+    shipping, e.g. digital goods, carry the buyer's address there only)."""
+    return "Shipping" if any(clean(get(f"Shipping {name}")) for name in _SHOPIFY_ADDRESS) else "Billing"
+
+
+def _shopify_street(get, side: str) -> str:
+    """`Street` (Shopify's Address1 and Address2 in one), or those two themselves in exports without it."""
+    return clean(get(f"{side} Street")) or ", ".join(
+        part for part in (clean(get(f"{side} Address1")), clean(get(f"{side} Address2"))) if part)
 
 
 def read_cdnow(path, header, lines, *, tz) -> Iterator[OrderRow]:
@@ -487,7 +620,12 @@ def read_cdnow(path, header, lines, *, tz) -> Iterator[OrderRow]:
             continue
         positions[customer_id, day] = positions.get((customer_id, day), 0) + 1
         unit = (amount / quantity).quantize(Decimal("0.01")) if quantity else amount
-        yield OrderRow(line=line, number=f"{customer_id}-{day}-{positions[customer_id, day]}",
+        try:
+            number = _number(path, line, "customer_id", cells, f"{customer_id}-{day}-{positions[customer_id, day]}")
+        except RowError as exc:
+            yield exc
+            continue
+        yield OrderRow(line=line, number=number,
                        status=OrderStatus.COMPLETED, placed_at=date, paid_at=date, paid_amount=amount,
                        goods_amount=amount, currency="USD", member_id=customer_id, member_kind="buyer_id",
                        name=f"CDNOW customer {customer_id}", raw=cells,
@@ -515,21 +653,29 @@ def read_generic(path, header, lines, *, tz, column_map=None) -> Iterator[OrderR
                     raise RowError(path=path, line=line, column="status", message=f"unknown status “{status}” (one "
                                    f"of {', '.join(OrderStatus.values)})", row=cells)
                 amount = _cell(path, line, "amount", cells, parse_money, get("amount"))
+                warnings: list[dict] = []
                 current = OrderRow(
-                    line=line, number=number[:64], status=status, raw=cells, currency=clean(get("currency"))[:3],
-                    placed_at=_cell(path, line, "created", cells, parse_datetime, get("created"), tz, required=True),
-                    paid_at=_cell(path, line, "paid", cells, parse_datetime, get("paid"), tz),
+                    line=line, number=_number(path, line, "order_number", cells, number), status=status, raw=cells,
+                    currency=clean(get("currency"))[:3], warnings=warnings,
+                    placed_at=_time(path, line, "created", cells, get("created"), tz, warnings, required=True),
+                    paid_at=_time(path, line, "paid", cells, get("paid"), tz, warnings),
                     paid_amount=amount if status in MONEY_STATUSES else Decimal("0"), goods_amount=amount,
                     refunded_amount=_cell(path, line, "refunded", cells, parse_money, get("refunded")),
                     member_id=clean(get("customer_id")), member_kind="buyer_id", name=clean(get("customer_name")),
                     phone=clean(get("phone")), email=clean(get("email")),
+                    country=_country(path, line, "country", cells, clean(get("country"))),
+                    province=clean(get("province"))[:addresses.FIELD_LENGTH],
+                    city=clean(get("city"))[:addresses.FIELD_LENGTH],
+                    district=clean(get("district"))[:addresses.FIELD_LENGTH],
+                    postal_code=clean(get("postcode"))[:addresses.POSTCODE_LENGTH],
+                    receiver_address=clean(get("address"))[:300],
                 )
             if clean(get("title")) or clean(get("sku")):
-                current.lines.append(LineRow(
+                current.lines.append(_line_row(path, line, "quantity", cells, LineRow(
                     title=(clean(get("title")) or clean(get("sku")))[:300], sku=clean(get("sku"))[:100],
                     quantity=_cell(path, line, "quantity", cells, parse_int, get("quantity")),
                     unit_price=_cell(path, line, "unit_price", cells, parse_money, get("unit_price")),
-                ))
+                )))
         except RowError as exc:
             bad, current = number, None
             yield exc

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import polars as pl
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, OperationalError, connections, transaction
 from django.utils import timezone
 
 from guanxi.activities.models import Interaction, InteractionKind
@@ -29,8 +29,10 @@ from guanxi.customers.identity import is_masked
 from guanxi.customers.models import Channel, Consent, Customer, CustomerTag, Identity, Lifecycle, Tag
 from guanxi.demo import tables
 from guanxi.demo.bulk import BulkWriter, PreparedInsert
-from guanxi.imports import columnar, lookups, readers
+from guanxi.imports import addresses, columnar, customer_addresses, lookups, readers
 from guanxi.imports.buyer_keys import Key, buyer_keys
+from guanxi.imports.models import ImportJob
+from guanxi.imports.undo import ImportRecord
 from guanxi.imports.readers import OpenedFile, OrderRow, RowError, open_orders
 from guanxi.insight.tasks import refresh_after_import
 from guanxi.workspaces.models import Store, Workspace
@@ -39,6 +41,9 @@ CHUNK = 2000  # orders whose buyers are resolved together (the fast path resolve
 KNOWN_KEYS = 500_000  # identity keys cached between chunks; past this the cache starts again from the database
 assert columnar.BATCH_LINES % CHUNK == 0  # so a fast batch splits into the chunks the exact path would make
 COMPARED = ("status", "paid_amount", "refunded_amount", "paid_at", "closed_at")
+# The rows an import writes carry its job's id, which is how its undo finds them (guanxi/imports/undo.py).
+ORDER_FIELDS = (*tables.ORDER_IMPORTED, "import_job_id")
+CUSTOMER_FIELDS = (*tables.CUSTOMER_IMPORTED, "import_job_id")
 
 
 @dataclasses.dataclass
@@ -52,19 +57,51 @@ class ImportResult:
     customers_created: int = 0
     customers_matched: int = 0
     errors: list[dict] = dataclasses.field(default_factory=list)
+    # {"line", "column", "message"}: cells read by a rule, not as written (local times in a DST gap or fold).
+    warnings: list[dict] = dataclasses.field(default_factory=list)
     rejects_path: str = ""
     dry_run: bool = False
 
     def as_json(self) -> dict:
         return {key: getattr(self, key) for key in (
             "format", "rows", "orders_created", "orders_updated", "orders_unchanged", "customers_created",
-            "customers_matched", "errors")}
+            "customers_matched", "errors", "warnings")}
 
 
 class ImportFailed(Exception):
     def __init__(self, result: ImportResult, error: RowError):
         super().__init__(str(error))
         self.result, self.error = result, error
+
+
+class ImportBusy(Exception):
+    """Another import holds this workspace: one import writes into a workspace at a time."""
+
+    def __init__(self):
+        super().__init__("another import is writing to this workspace; try again")
+
+
+# pg_try_advisory_xact_lock(IMPORT_LOCK, workspace id) is held by the import writing into that workspace.
+IMPORT_LOCK = 0x6775_616E  # "guan"
+
+
+def _claim_workspace(workspace: Workspace) -> None:
+    """Take the workspace's import lock for this transaction, or raise ImportBusy at once. On PostgreSQL an
+    advisory lock (without it two imports into one store queued on the store's row for the other's whole run,
+    and into two stores raced on the workspace's identities); on SQLite the IMMEDIATE transaction is the lock,
+    and a second writer gets "database is locked" after the busy timeout (see `_busy`)."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [IMPORT_LOCK, workspace.pk])
+        if not cursor.fetchone()[0]:
+            raise ImportBusy
+
+
+def _busy(error: OperationalError) -> bool:
+    """Whether this is SQLite's answer to a second writer (another import holds the write lock)."""
+    return "database is locked" in str(error) or "database table is locked" in str(error)
 
 
 class _DryRun(Exception):
@@ -82,11 +119,19 @@ def _keys(row: OrderRow, store: Store) -> list[Key]:
                       member_kind=row.member_kind, name=row.name, number=row.number, store_id=store.pk)
 
 
-def _new_customer(name: str, phone: str, address: str) -> tuple[str, str, str]:
-    """A new customer's (name, display phone, address) from the order that introduced them: a masked phone is
-    kept for display, an unmasked one only as an identity."""
+ADDRESS_FIELDS = customer_addresses.ORDER_ADDRESS
+
+
+def _new_customer(name: str, phone: str, address: str, parts: tuple[str, ...] = ("", "", "", "", "")) -> tuple:
+    """A new customer's (name, display phone, address, *ADDRESS_FIELDS) from the order that introduced them: a
+    masked phone is kept for display, an unmasked one only as an identity. (`_Engine.assign_addresses` gives
+    them their latest order's address at the end of the import.)"""
     masked = phone if phone and is_masked(phone) else ""
-    return name[:200], masked[:32], address[:300]
+    return name[:200], masked[:32], address[:300], *parts
+
+
+def _row_address(row: OrderRow) -> tuple[str, ...]:
+    return row.country, row.province, row.city, row.district, row.postal_code
 
 
 def _orders_by_number(store: Store, numbers: list[str]):
@@ -99,22 +144,26 @@ def _orders_by_number(store: Store, numbers: list[str]):
 class _NewBuyers:
     """The customers and identities a chunk or batch adds, as columns, for one COPY each."""
 
-    def __init__(self):
+    def __init__(self, job_id: int | None = None):
+        self.job_id = job_id  # the import's ImportJob, stamped on each customer; None for a webhook
         self.ids: list[int] = []
         self.names: list[str] = []
         self.phones: list[str] = []
         self.addresses: list[str] = []
+        self.parts: list[list[str]] = [[] for _ in ADDRESS_FIELDS]
         self.owners: list[int] = []
         self.kinds: list[str] = []
         self.values: list[str] = []
         self.stores: list[int | None] = []
 
-    def customers(self, ids: list[int], buyers: list[tuple[str, str, str]]) -> None:
+    def customers(self, ids: list[int], buyers: list[tuple]) -> None:
         self.ids += ids
-        for name, masked, address in buyers:
+        for name, masked, address, *parts in buyers:
             self.names.append(name)
             self.phones.append(masked)
             self.addresses.append(address)
+            for column, part in zip(self.parts, parts):
+                column.append(part)
 
     def identities(self, rows: list[tuple[Key, int]]) -> None:
         for (kind, value, store_id), customer_id in rows:
@@ -134,17 +183,19 @@ class _NewBuyers:
                    pl.lit(stamp).alias("updated_at")]
         empty, null = pl.lit(""), pl.lit(None, pl.Int64)
         if self.ids:
-            prepared.append(writer.prepare_frame(Customer, tables.CUSTOMER, pl.DataFrame({
+            prepared.append(writer.prepare_frame(Customer, CUSTOMER_FIELDS, pl.DataFrame({
                 "id": pl.Series(self.ids, dtype=pl.Int64), "name": pl.Series(self.names, dtype=pl.String),
                 "name_key": pl.Series([name.lower() for name in self.names], dtype=pl.String),
                 "address": pl.Series(self.addresses, dtype=pl.String),
                 "display_phone": pl.Series(self.phones, dtype=pl.String),
+                **{name: pl.Series(column, dtype=pl.String) for name, column in zip(ADDRESS_FIELDS, self.parts)},
             }).select(
                 "id", *stamped, "name", "name_key", empty.alias("gender"), pl.lit(None, pl.String).alias("birthday"),
-                pl.lit("CN").alias("country"), empty.alias("province"), empty.alias("city"), empty.alias("district"),
+                "country", "province", "city", "district",
                 "address", empty.alias("company"), empty.alias("industry"), empty.alias("company_size"),
                 empty.alias("business_model"), "display_phone", pl.lit(Lifecycle.POTENTIAL.value).alias("lifecycle"),
-                null.alias("owner"), empty.alias("note"), null.alias("merged_into"),
+                null.alias("owner"), empty.alias("note"), null.alias("merged_into"), "postcode",
+                pl.lit(self.job_id, pl.Int64).alias("import_job_id"),
             )))
         if self.values:
             prepared.append(writer.prepare_frame(Identity, tables.IDENTITY, pl.DataFrame({
@@ -191,8 +242,12 @@ class _Writes:
 
 
 class _Engine:
-    def __init__(self, *, workspace: Workspace, store: Store, result: ImportResult):
+    def __init__(self, *, workspace: Workspace, store: Store, result: ImportResult,
+                 record: ImportRecord | None = None):
         self.workspace, self.store, self.result = workspace, store, result
+        # What the import changes besides its new rows, for its undo (None: a webhook, not recorded).
+        self.record = record
+        self.job_id = record.job.pk if record else None
         self.known: dict[Key, int] = {}  # identity key → customer id (a bounded cache of the database)
         self.absent: set[Key] = set()  # keys looked up and not found since `known` was last cleared
         # The connection itself, not django.db.connection: that names each thread's own, and writes come from two.
@@ -200,6 +255,10 @@ class _Engine:
         self.now = self.writer_ts(timezone.now())
         self.seen_customers: set[int] = set()
         self.new_customers: set[int] = set()
+        # Customers whose address the import may have to change at the end: those with an order before this
+        # import or more than one in it (a new customer with one order already has that order's address), and the
+        # owners of existing orders whose empty address a row filled.
+        self.address_customers: set[int] = set()
         self.number_spans: lookups.OrderNumberSpans | None = None  # made at the first fast batch
         self.unanalyzed: dict[type, int] = {Order: 0, Identity: 0}  # rows written since the last ANALYZE
         self.planned_rows: dict[type, float] = {}  # the planner's row count of each as of its last ANALYZE
@@ -284,6 +343,7 @@ class _Engine:
         placeholder: dict[Key, int] = {}  # key → index in pending
         targets: list[int] = []  # a customer id, or -1 - index in pending
         new_identities: list[tuple[Key, int]] = []  # (key, customer id or -1 - index in pending)
+        repeated: set[int] = set()  # indexes in pending with more than one row
         matched = 0
         for i, keys in enumerate(row_keys):
             customer_id = None
@@ -293,6 +353,7 @@ class _Engine:
                     break
             if customer_id is not None:
                 targets.append(customer_id)
+                self.address_customers.add(customer_id)
                 if customer_id not in seen:
                     seen.add(customer_id)
                     if customer_id not in self.new_customers:
@@ -302,6 +363,8 @@ class _Engine:
                         if key not in known and key not in placeholder:
                             new_identities.append((key, customer_id))
                             known[key] = customer_id
+                            if self.record and customer_id not in self.new_customers:
+                                self.record.identity(customer_id, *key)
                 continue
             index = None
             for key in keys:
@@ -311,6 +374,8 @@ class _Engine:
             if index is None:
                 index = len(pending)
                 pending.append(buyer(i))
+            else:
+                repeated.add(index)
             ref = -1 - index
             for key in keys:
                 if key not in placeholder:
@@ -323,6 +388,7 @@ class _Engine:
         out.customers(ids, pending)
         self.result.customers_created += len(pending)
         self.new_customers.update(ids)
+        self.address_customers.update(ids[index] for index in repeated)
         seen.update(ids)
         for key, index in placeholder.items():
             known[key] = ids[index]
@@ -359,10 +425,15 @@ class _Engine:
                                        granted=row.accepts_marketing, recorded_at=row.placed_at,
                                        source=f"{self.result.format}_export"))
             elif consent.granted != row.accepts_marketing and row.placed_at >= consent.recorded_at:
+                if self.record:
+                    self.record.consent_changed(consent)
                 consent.granted, consent.recorded_at = row.accepts_marketing, row.placed_at
                 changed.append(consent)
         Consent.objects.bulk_create(created)
         Consent.objects.bulk_update(changed, ["granted", "recorded_at"])
+        if self.record:
+            for consent in created:
+                self.record.consent_created(consent)
 
     def _tags(self, rows: list[OrderRow], customer_ids: list[int]) -> None:
         """Shopify's Tags become the buyer's tags; an import adds tags and never removes one."""
@@ -370,8 +441,17 @@ class _Engine:
         if not pairs:
             return
         names = {name for _, name in pairs}
+        before = set(Tag.objects.filter(name__in=names).values_list("id", flat=True)) if self.record else set()
         Tag.objects.bulk_create([Tag(workspace=self.workspace, name=name) for name in names], ignore_conflicts=True)
         tag_ids = dict(Tag.objects.filter(name__in=names).values_list("name", "id"))
+        if self.record:
+            given = set(CustomerTag.objects.filter(customer_id__in={c for c, _ in pairs}, tag_id__in=tag_ids.values())
+                        .values_list("customer_id", "tag_id"))
+            for tag_id in set(tag_ids.values()) - before:
+                self.record.tag_created(tag_id)
+            for customer_id, name in pairs:
+                if (customer_id, tag_ids[name]) not in given:
+                    self.record.tag_given(customer_id, tag_ids[name])
         CustomerTag.objects.bulk_create([
             CustomerTag(workspace=self.workspace, customer_id=customer_id, tag_id=tag_ids[name])
             for customer_id, name in pairs
@@ -384,16 +464,16 @@ class _Engine:
         self.settle()
         row_keys = [_keys(row, self.store) for row in rows]
         self._lookup({key for keys in row_keys for key in keys})
-        buyers = _NewBuyers()
+        buyers = _NewBuyers(self.job_id)
         customer_ids = self._customers(row_keys, lambda i: _new_customer(
-            rows[i].name, rows[i].phone, rows[i].receiver_address), buyers)
+            rows[i].name, rows[i].phone, rows[i].receiver_address, _row_address(rows[i])), buyers)
         buyers.write(self.writer, workspace_id=self.workspace.pk, now=self.now)
         self._bound_cache()
         self._consents(rows, customer_ids)
         self._tags(rows, customer_ids)
         existing = {order.number: order for order in
                     _orders_by_number(self.store, list(latest))}
-        new_orders, changed, notes = [], [], []
+        new_orders, changed, notes, refilled = [], [], [], []
         now = timezone.now()
         ts = self.writer_ts
         for row, customer_id in zip(rows, customer_ids):
@@ -403,11 +483,19 @@ class _Engine:
             if order is None:
                 new_orders.append((row, customer_id))
                 continue
+            if any(_row_address(row)) and not any(getattr(order, field) for field in ADDRESS_FIELDS):
+                # Imported before orders kept their address: a re-import completes it, as no change of the order.
+                for field, value in zip(ADDRESS_FIELDS, _row_address(row)):
+                    setattr(order, field, value)
+                refilled.append(order)
+                self.address_customers.add(order.customer_id)
             diffs = [(field, getattr(order, field), value) for field, value in values.items()
                      if getattr(order, field) != value]
             if not diffs:
                 self.result.orders_unchanged += 1
                 continue
+            if self.record:
+                self.record.order_changed(order, [field for field, _, _ in diffs])
             for field, _, value in diffs:
                 setattr(order, field, value)
             order.updated_at = now
@@ -426,7 +514,7 @@ class _Engine:
                 pk, ws, stamp, stamp, store_id, customer_id, row.number, row.status, row.currency or currency,
                 row.goods_amount, row.shipping_amount, row.discount_amount, row.paid_amount, row.refunded_amount,
                 ts(row.placed_at), ts(row.paid_at), None, None, ts(row.closed_at), row.receiver_name,
-                row.receiver_phone, row.receiver_address, row.buyer_message,
+                row.receiver_phone, row.receiver_address, row.buyer_message, *_row_address(row), self.job_id,
             ))
             for line in row.lines:
                 lines.append((ws, stamp, stamp, pk, None, line.sku, line.title, line.quantity, line.unit_price,
@@ -434,16 +522,32 @@ class _Engine:
             if row.tracking_number:
                 shipments.append((ws, stamp, stamp, pk, row.carrier, row.tracking_number,
                                   ShipmentStatus.IN_TRANSIT.value, ts(row.paid_at), None))
-        self.writer.insert(Order, tables.ORDER, order_rows)
+        self.writer.insert(Order, ORDER_FIELDS, order_rows)
         self.writer.insert(OrderLine, tables.ORDER_LINE, lines)
         self.writer.insert(Shipment, tables.SHIPMENT, shipments)
         if changed:
             Order.objects.bulk_update(changed, [*COMPARED, "updated_at"])
             Interaction.objects.bulk_create(notes)
+            if self.record:
+                self.record.notes(notes)
+        if refilled:
+            Order.objects.bulk_update(refilled, list(ADDRESS_FIELDS))
+        if self.record:  # nothing else is writing now (settled above)
+            self.record.flush()
         self.result.orders_created += len(new_orders)
         self.result.orders_updated += len(changed)
         self.unanalyzed[Order] += len(new_orders)
         self._refresh_statistics()
+
+    def assign_addresses(self) -> None:
+        """Each customer this import touched gets the address of their latest order that has one (by placed_at,
+        then id), unless staff set theirs by hand (`address_set_by_staff`). Once, after every write, so the exact
+        and the fast path (which write a new customer with the address of the order that introduced them) end
+        alike; only customers whose address differs are written."""
+        self.settle()
+        customer_addresses.take_latest_order_address(self.address_customers,
+                                                     connection=self.writer.connection,
+                                                     now=self.writer_ts(timezone.now()))
 
     def fast_chunk(self, batch: columnar.Batch) -> bool:
         """Take a batch from the columnar fast path; False, with nothing of it written, if one of its orders is in
@@ -468,16 +572,18 @@ class _Engine:
         self._reserve_customer_ids(len(frame))  # resolving needs no query, so it overlaps the writes
         self._send()
         names, phones, addresses = (frame[name].to_list() for name in ("name", "phone", "receiver_address"))
-        buyers = _NewBuyers()
+        parts = list(zip(*(frame[name].to_list() for name in ADDRESS_FIELDS)))
+        buyers = _NewBuyers(self.job_id)
         customer_ids: list[int] = []
         for start in range(0, len(frame), CHUNK):
             customer_ids += self._customers(batch.keys[start:start + CHUNK], lambda i, start=start: _new_customer(
-                names[start + i], phones[start + i], addresses[start + i]), buyers)
+                names[start + i], phones[start + i], addresses[start + i], parts[start + i]), buyers)
         # The COPY text is made here, while the write before runs: the writes thread then only feeds the server.
         inserts = self._prepare_batch(frame, buyers, order_ids, customer_ids)
         self.unsent = functools.partial(_run_all, inserts)
         self.result.rows += len(frame)
         self.result.orders_created += len(frame)
+        self.result.warnings += batch.warnings
         self.unanalyzed[Order] += len(frame)
         self._bound_cache()
         return True
@@ -501,8 +607,9 @@ class _Engine:
             "goods", "shipping", "discount", "paid", "refunded", ts("placed_at"), ts("paid_at"),
             pl.lit(None, pl.String).alias("shipped_at"), pl.lit(None, pl.String).alias("completed_at"),
             ts("closed_at"), "receiver_name", "receiver_phone", "receiver_address", "buyer_message",
+            *ADDRESS_FIELDS, pl.lit(self.job_id, pl.Int64).alias("import_job_id"),
         )
-        inserts.append(self.writer.prepare_frame(Order, tables.ORDER, orders))
+        inserts.append(self.writer.prepare_frame(Order, ORDER_FIELDS, orders))
         shipments = frame.with_columns(order=ids).filter(pl.col("tracking") != "").select(
             *stamped, "order", "carrier", "tracking", pl.lit(ShipmentStatus.IN_TRANSIT.value).alias("status"),
             ts("paid_at"), pl.lit(None, pl.String).alias("delivered_at"),
@@ -613,6 +720,7 @@ def _import_rows(opened: OpenedFile, engine: _Engine, result: ImportResult, reje
             rejects.append(item)
             continue
         result.rows += 1
+        result.warnings += item.warnings
         chunk.append(item)
         if len(chunk) >= CHUNK:
             engine.chunk(chunk)
@@ -623,27 +731,30 @@ def _import_rows(opened: OpenedFile, engine: _Engine, result: ImportResult, reje
         engine.chunk(chunk)
         if progress:
             progress(len(chunk))
-    engine.settle()
+    engine.assign_addresses()
 
 
 def orders_import(*, workspace: Workspace, store: Store, path: str | Path, items_path: str | Path | None = None,
                   fmt: str | None = None, dry_run: bool = False, on_error: str = "abort",
                   rejects_path: str | Path | None = None, column_map: dict | None = None,
-                  progress=None) -> ImportResult:
+                  progress=None, job: ImportJob | None = None) -> ImportResult:
     """Import one export into `store`. The whole file is one transaction: with on_error="abort" the first bad
     row raises ImportFailed and nothing is written; with "skip" bad rows go to the reject CSV (default
-    `<path>.rejects.csv`). With dry_run everything is checked and counted, then rolled back."""
+    `<path>.rejects.csv`). With dry_run everything is checked and counted, then rolled back. With `job` (the
+    import's saved ImportJob) what it creates and changes is recorded for `guanxi.imports.undo.import_undo`."""
     result = ImportResult(dry_run=dry_run)
     tz = zoneinfo.ZoneInfo(workspace.time_zone)
     rejects: list[RowError] = []
     try:
         opened = open_orders(path, fmt=fmt, tz=tz, items_path=items_path, column_map=column_map)
         result.format, result.encoding = opened.format, opened.encoding
-        engine = _Engine(workspace=workspace, store=store, result=result)
+        engine = _Engine(workspace=workspace, store=store, result=result,
+                         record=ImportRecord(job) if job is not None and not dry_run else None)
         # PostgreSQL checks Django's deferred foreign keys at COMMIT, one trigger event per row: as costly as the
         # inserts. Every reference this import writes is to a row it made or looked up in this transaction (with
         # the store locked), so where the role may, those checks are skipped; unique and check constraints stay.
         with BulkWriter().transaction(trusted_references=True):
+            _claim_workspace(workspace)
             # Nothing may write on the connection once the transaction ends, nor a write's error hide this one.
             try:
                 _import_rows(opened, engine, result, rejects, on_error=on_error, progress=progress)
@@ -651,6 +762,8 @@ def orders_import(*, workspace: Workspace, store: Store, path: str | Path, items
                 engine.close(quiet=True)
                 raise
             engine.close()
+            if engine.record:
+                engine.record.flush()
             if dry_run:
                 raise _DryRun
             if result.orders_created or result.orders_updated:
@@ -658,6 +771,10 @@ def orders_import(*, workspace: Workspace, store: Store, path: str | Path, items
                 transaction.on_commit(functools.partial(refresh_after_import, workspace.pk))
     except _DryRun:
         pass
+    except OperationalError as error:
+        if _busy(error):
+            raise ImportBusy from None
+        raise
     except RowError as error:
         if not result.errors:
             result.errors.append(error.as_dict())
@@ -670,15 +787,44 @@ def orders_import(*, workspace: Workspace, store: Store, path: str | Path, items
 
 
 def shopify_payload_row(payload: dict, *, tz: zoneinfo.ZoneInfo) -> OrderRow:
-    """An OrderRow from a Shopify order webhook body (orders/create, orders/updated); RowError if unreadable."""
+    """An OrderRow from a Shopify order webhook body (orders/create, orders/updated); RowError if unreadable.
+
+    A value no column can hold (NUL or a lone surrogate in text, a quantity beyond the quantity column, an amount
+    beyond the money columns' 14 digits) is a RowError naming it (e.g. line_items[0].quantity): the view answers
+    422, which tells Shopify not to send the same body again, instead of a 500 it would retry for days."""
     from decimal import Decimal
 
+    from guanxi.api.input_limits import MAX_INT32, json_problems
+    from guanxi.commerce.models import MONEY
     from guanxi.imports.readers import (MONEY_STATUSES, SHOPIFY_MONEY, SHOPIFY_NO_MONEY, CellError, LineRow,
                                         parse_datetime, parse_int, parse_money)
 
     def fail(column: str, message: str):
         return RowError(path="shopify webhook", line=1, column=column, message=message)
 
+    money_limit = Decimal(10) ** (MONEY["max_digits"] - MONEY["decimal_places"])
+
+    def money(column: str, value) -> Decimal:
+        try:
+            amount = parse_money(str(value or "0"))
+        except CellError as exc:
+            raise fail(column, str(exc)) from None
+        if abs(amount) >= money_limit:
+            raise fail(column, f"the amount {value} is beyond what an amount column holds (< {money_limit})")
+        return amount
+
+    def quantity(column: str, value) -> int:
+        try:
+            number = parse_int(str(value or 1))
+        except CellError as exc:
+            raise fail(column, str(exc)) from None
+        if not 0 <= number <= MAX_INT32:
+            raise fail(column, f"the quantity {value} is beyond what the quantity column holds (0 to {MAX_INT32})")
+        return number
+
+    if problems := json_problems(payload, max_items=None):  # an order may have any number of lines
+        column, messages = next(iter(problems.items()))
+        raise fail(column, messages[0])
     try:
         number = str(payload.get("name") or "").strip()
         if not number:
@@ -690,28 +836,43 @@ def shopify_payload_row(payload: dict, *, tz: zoneinfo.ZoneInfo) -> OrderRow:
         cancelled = parse_datetime(str(payload.get("cancelled_at") or ""), tz)
         if cancelled and status not in SHOPIFY_MONEY.values():
             status = "closed"
-        total = parse_money(str(payload.get("total_price") or "0"))
-        refunded = sum((parse_money(str(t.get("amount") or "0")) for refund in payload.get("refunds") or []
-                        for t in refund.get("transactions") or [] if t.get("kind", "refund") == "refund"),
+        total = money("total_price", payload.get("total_price"))
+        refunded = sum((money(f"refunds[{r}].transactions[{i}].amount", t.get("amount"))
+                        for r, refund in enumerate(payload.get("refunds") or [])
+                        for i, t in enumerate(refund.get("transactions") or []) if t.get("kind", "refund") == "refund"),
                        Decimal("0"))
+        if refunded >= money_limit:
+            raise fail("refunds", f"the refunds add up to more than an amount column holds (< {money_limit})")
+        if len(number) > readers.NUMBER_LENGTH:
+            raise fail("name", f"the order name is longer than {readers.NUMBER_LENGTH} characters")
         billing = payload.get("billing_address") or {}
+        shipping = payload.get("shipping_address") or billing
+        country = addresses.country_code(str(shipping.get("country_code") or shipping.get("country") or ""))
+        if country is None:
+            raise fail("shipping_address", "the country is not an ISO 3166 code")
         customer = payload.get("customer") or {}
         name = billing.get("name") or " ".join(p for p in (customer.get("first_name"), customer.get("last_name")) if p)
         return OrderRow(
-            line=1, number=number[:64], status=status, currency=str(payload.get("currency") or "")[:3],
+            line=1, number=number, status=status, currency=str(payload.get("currency") or "")[:3],
             placed_at=parse_datetime(str(payload.get("created_at") or ""), tz, required=True),
             paid_at=parse_datetime(str(payload.get("processed_at") or ""), tz) if status in MONEY_STATUSES else None,
             closed_at=cancelled, paid_amount=total if status in MONEY_STATUSES else Decimal("0"),
-            goods_amount=parse_money(str(payload.get("subtotal_price") or "0")),
-            discount_amount=parse_money(str(payload.get("total_discounts") or "0")),
+            goods_amount=money("subtotal_price", payload.get("subtotal_price")),
+            discount_amount=money("total_discounts", payload.get("total_discounts")),
             refunded_amount=refunded, email=str(payload.get("email") or ""),
             phone=str(billing.get("phone") or payload.get("phone") or customer.get("phone") or ""),
             name=str(name or ""), member_kind="billing_name",
             accepts_marketing=payload.get("buyer_accepts_marketing"), buyer_message=str(payload.get("note") or ""),
+            receiver_name=str(shipping.get("name") or "")[:100], receiver_phone=str(shipping.get("phone") or "")[:32],
+            receiver_address=", ".join(str(shipping.get(key)) for key in ("address1", "address2", "city", "zip")
+                                       if shipping.get(key))[:300],
+            country=country, province=str(shipping.get("province_code") or shipping.get("province") or "")[:50],
+            city=str(shipping.get("city") or "")[:50], postal_code=str(shipping.get("zip") or "")[:20],
             lines=[LineRow(title=str(item.get("title") or item.get("name") or "")[:300],
-                           sku=str(item.get("sku") or "")[:100], quantity=parse_int(str(item.get("quantity") or 1)),
-                           unit_price=parse_money(str(item.get("price") or "0")))
-                   for item in payload.get("line_items") or []],
+                           sku=str(item.get("sku") or "")[:100],
+                           quantity=quantity(f"line_items[{i}].quantity", item.get("quantity")),
+                           unit_price=money(f"line_items[{i}].price", item.get("price")))
+                   for i, item in enumerate(payload.get("line_items") or [])],
         )
     except CellError as exc:
         raise fail("", str(exc)) from None
@@ -728,5 +889,7 @@ def shopify_order_receive(*, store: Store, payload: dict) -> ImportResult:
     with transaction.atomic():
         Store.objects.select_for_update().filter(pk=store.pk).first()
         result.rows = 1
-        _Engine(workspace=workspace, store=store, result=result).chunk([row])
+        engine = _Engine(workspace=workspace, store=store, result=result)
+        engine.chunk([row])
+        engine.assign_addresses()
     return result

@@ -35,9 +35,20 @@ def nightly_insight_refresh() -> None:
 
 
 def refresh_after_import(workspace_id: int) -> None:
-    """Queue a refresh of one workspace after new orders arrived (imports call this once they commit).
+    """After new orders arrived (imports call this once they commit): rebuild the segment facts and refresh the
+    saved segments now, then queue the analytics refresh.
 
-    The scores, the dashboard and the score-based segments then include the new orders once a worker
-    (`guanxi worker`) has run it; the import itself does not wait for the refresh.
+    So when `guanxi import orders` returns (or a web import shows "done"), segment counts, previews and the 360
+    figures include the new orders; the scores (CLV, churn) and the score-based segments follow once a consumer
+    has run the queued refresh (in `guanxi serve`, or `guanxi worker`). A failed facts rebuild is logged, not
+    raised: the import itself is committed, and the queued refresh rebuilds the facts again.
     """
+    from guanxi.segments.services import segments_refresh_all
+
+    workspace = Workspace.objects.get(pk=workspace_id)
+    try:
+        with tenancy.active(workspace):
+            segments_refresh_all()
+    except Exception:
+        logger.exception("segment refresh after an import into %s failed", workspace.slug)
     refresh_workspace_insight(workspace_id)

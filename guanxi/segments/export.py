@@ -1,7 +1,9 @@
 """Exporting a segment's members to CSV or XLSX, streamed in chunks so a million members fit in constant memory.
 
 Cells are injection-safe: text that a spreadsheet would run as a formula (starting with = + - @, a tab or a
-carriage return) is written with a leading apostrophe, in both formats. Phones and addresses are masked unless the
+carriage return) is written with a leading apostrophe, in both formats. The XLSX leaves out the control characters
+its XML cannot hold (U+0000–U+001F but tab, newline and carriage return: openpyxl refuses them), before that check,
+so that "\x01=cmd" cannot become a formula; the CSV keeps every character as stored. Phones and addresses are masked unless the
 exporting role may see contact details (Perm.SEE_CONTACT).
 """
 
@@ -112,6 +114,7 @@ def write_xlsx(segment: Segment, out: IO[bytes] | str | Path, *, see_contact: bo
     """An .xlsx workbook written in openpyxl's write-only mode (rows stream to disk); returns the rows written."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=_("Members")[:31])
@@ -120,6 +123,8 @@ def write_xlsx(segment: Segment, out: IO[bytes] | str | Path, *, see_contact: bo
     for row in member_rows(segment, see_contact=see_contact):
         cells = []
         for value in row:
+            if isinstance(value, str):
+                value = ILLEGAL_CHARACTERS_RE.sub("", value)
             value = safe_cell(value)
             if isinstance(value, Decimal):
                 value = float(value)

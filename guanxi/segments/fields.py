@@ -221,11 +221,19 @@ def _float(value) -> float:
 
 
 def _date(value) -> dt.date:
+    from guanxi.api.input_limits import MAX_YEAR, MIN_YEAR
+
     if isinstance(value, str):
         try:
-            return dt.date.fromisoformat(value.strip())
+            day = dt.date.fromisoformat(value.strip())
         except ValueError:
             pass
+        else:
+            # The end of 9999-12-31 in the workspace's zone, or the start of 0001-01-01, is no datetime in UTC.
+            if not MIN_YEAR <= day.year <= MAX_YEAR:
+                raise ValueError_(_("Send a date between the years %(min)s and %(max)s.")
+                                  % {"min": MIN_YEAR, "max": MAX_YEAR})
+            return day
     raise ValueError_(_("Expected a date as YYYY-MM-DD."))
 
 

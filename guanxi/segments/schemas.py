@@ -8,7 +8,7 @@ from typing import Any, Literal
 from ninja import Field, Schema
 
 from guanxi.activities.models import TaskKind
-from guanxi.api.schemas import InputSchema, MoneyOut, PageQuery, UserRef
+from guanxi.api.schemas import InputSchema, MoneyOut, PageQuery, QuerySchema, UserRef
 
 RULES_DOC = (
     'The rule: {"all": [...]} or {"any": [...]} of conditions {"field", "op", "value"} and nested groups. '
@@ -209,5 +209,5 @@ class CreatedOut(Schema):
     created: int
 
 
-class ExportQuery(Schema):
+class ExportQuery(QuerySchema):
     format: Literal["csv", "xlsx"] = "csv"
