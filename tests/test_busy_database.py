@@ -35,7 +35,7 @@ class DevServer:
         self.log = home / "serve.log"
         with self.log.open("w") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "guanxi.cli", "serve", "--port", str(self.port)],
+                [sys.executable, "-m", "guanxi.cli", "serve", "--no-worker", "--port", str(self.port)],
                 env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
 
     def request(self, method, path, *, headers=None, body=None):
