@@ -22,7 +22,7 @@ from django.conf import settings
 from django.db import connection
 from django.test import Client
 
-from test_production import ROOT, cookies_from, guanxi, header, _free_port
+from test_production import ROOT, _free_port, clean_env, cookies_from, guanxi, header
 
 STARTUP_LIMIT = 120  # seconds; a guard against hanging, not a speed requirement
 PASSWORD = "busy-pass-27182"
@@ -35,7 +35,7 @@ class DevServer:
         self.log = home / "serve.log"
         with self.log.open("w") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "guanxi.cli", "serve", "--port", str(self.port)],
+                [sys.executable, "-m", "guanxi.cli", "serve", "--no-worker", "--port", str(self.port)],
                 env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
 
     def request(self, method, path, *, headers=None, body=None):
@@ -78,10 +78,8 @@ class DevServer:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    import os
-
     home = tmp_path_factory.mktemp("busy-home")
-    env = {key: value for key, value in os.environ.items() if not key.startswith("GUANXI_")}
+    env = clean_env()
     env.update(GUANXI_HOME=str(home), GUANXI_SQLITE_BUSY_TIMEOUT_MS="300", PYTHONPATH=str(ROOT), LANG="C.UTF-8")
     for args in (["workspace", "create", "acme"],
                  ["createuser", "--username", "ann", "--password", PASSWORD, "--role", "owner"]):
@@ -122,11 +120,16 @@ def _cookie_header(cookies: dict[str, str]) -> str:
 
 
 def test_signing_in_works_while_another_connection_holds_the_write_lock(server):
+    last_login = server.query("SELECT last_login FROM auth_user WHERE username = 'ann'")
     with server.write_lock():
         cookies = _sign_in(server)
         status, _, body = server.request("GET", "/", headers={"Cookie": _cookie_header(cookies)})
     assert status == 200
     assert b"ann" in body and b'action="/logout/"' in body
+    # last_login is bookkeeping: skipped while busy, recorded on the next sign-in that finds the lock free.
+    assert server.query("SELECT last_login FROM auth_user WHERE username = 'ann'") == last_login
+    _sign_in(server)
+    assert server.query("SELECT last_login FROM auth_user WHERE username = 'ann'") not in (last_login, [(None,)])
 
 
 def test_a_web_write_that_cannot_get_the_lock_answers_503_with_retry_after(server):

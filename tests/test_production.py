@@ -37,9 +37,15 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def clean_env() -> dict[str, str]:
+    """This process's environment without Guanxi's settings and what earlier tests set for Django (a browser
+    test sets DJANGO_ALLOW_ASYNC_UNSAFE, which check --deploy rightly refuses)."""
+    return {key: value for key, value in os.environ.items() if not key.startswith(("GUANXI_", "DJANGO_"))}
+
+
 def production_env(home: Path, database_url: str = "", **extra: str) -> dict[str, str]:
     """The environment README's "Run it for real" asks for, with a fresh data folder."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("GUANXI_")}
+    env = clean_env()
     env.update(
         GUANXI_HOME=str(home), GUANXI_DEBUG="0", GUANXI_SECRET_KEY=secrets.token_urlsafe(64),
         GUANXI_BASE_URL=BASE_URL, GUANXI_TRUST_PROXY="1", PYTHONPATH=str(ROOT), LANG="C.UTF-8",
