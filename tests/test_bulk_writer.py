@@ -37,3 +37,31 @@ def test_a_load_on_postgresql_skips_waiting_for_the_wal_and_ends_it_with_the_blo
     with BulkWriter().transaction():
         assert synchronous_commit() == "off"
     assert synchronous_commit() == before
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's settings")
+def test_an_import_commit_waits_for_the_wal_while_its_loading_did_not(tmp_path):
+    """Issue 21: synchronous_commit off is fine while loading, not for the COMMIT that makes an import visible:
+    the last setting an import makes before committing turns it back on."""
+    from guanxi.imports.services import orders_import
+    from guanxi.workspaces import tenancy
+    from guanxi.workspaces.models import Platform
+    from guanxi.workspaces.services import store_create, workspace_create
+
+    workspace = workspace_create(slug="durable")
+    path = tmp_path / "orders.csv"
+    path.write_text("order_number,created,amount,status,email\n"
+                    "D-1,2026-01-02 10:00,12.50,paid,a@example.com\n", encoding="utf-8")
+    seen = []
+
+    def record(execute, sql, params, many, context):
+        if "synchronous_commit" in sql:
+            seen.append(sql)
+        return execute(sql, params, many, context)
+
+    with tenancy.active(workspace):
+        store = store_create(workspace=workspace, name="Own", platform=Platform.OWN_SITE)
+        with connection.execute_wrapper(record):
+            result = orders_import(workspace=workspace, store=store, path=path)
+    assert result.orders_created == 1
+    assert seen[0].endswith("TO off") and seen[-1].endswith("TO on"), seen

@@ -205,11 +205,13 @@ class BulkWriter:
         return max((int(stat.split()[0]) for (stat,) in cursor.fetchall()), default=0)
 
     @contextlib.contextmanager
-    def transaction(self, *, trusted_references: bool = False) -> Iterator[None]:
+    def transaction(self, *, trusted_references: bool = False, durable: bool = False) -> Iterator[None]:
         """`transaction.atomic()` tuned for bulk loading.
 
         On PostgreSQL, commits skip waiting for the WAL flush (a crash loses at most the last chunks, which are
-        loaded again). With `trusted_references` the per-row foreign-key triggers are skipped
+        loaded again) — unless `durable`: an import's one commit is what makes it visible and reported as
+        succeeded, so a server crash after it must not lose it (synchronous_commit goes back on just before it;
+        the loading itself never waited for a flush anyway, only a COMMIT does). With `trusted_references` the per-row foreign-key triggers are skipped
         (`session_replication_role = replica`) when the database role may: for rows whose references the caller
         made or looked up itself in the same run those checks cannot fail, and they cost as much as the inserts.
         Unique and check constraints still apply. Both settings end with the block, also inside a caller's
@@ -226,6 +228,10 @@ class BulkWriter:
                         cursor.execute("SET LOCAL session_replication_role TO replica")
                     cursor.execute("SET LOCAL synchronous_commit TO off")
             yield
+            if durable and self.postgres:
+                with self.connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL synchronous_commit TO on")
+                settings.remove("synchronous_commit")
             if nested and settings:  # SET LOCAL would otherwise last until the caller's transaction ends
                 with self.connection.cursor() as cursor:
                     for name in settings:

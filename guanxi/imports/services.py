@@ -753,7 +753,7 @@ def orders_import(*, workspace: Workspace, store: Store, path: str | Path, items
         # PostgreSQL checks Django's deferred foreign keys at COMMIT, one trigger event per row: as costly as the
         # inserts. Every reference this import writes is to a row it made or looked up in this transaction (with
         # the store locked), so where the role may, those checks are skipped; unique and check constraints stay.
-        with BulkWriter().transaction(trusted_references=True):
+        with BulkWriter().transaction(trusted_references=True, durable=True):
             _claim_workspace(workspace)
             # Nothing may write on the connection once the transaction ends, nor a write's error hide this one.
             try:
