@@ -93,6 +93,8 @@ def dashboard(request):
             "clv": reports.get("clv_histogram", []),
             "products": reports.get("products", [])[:10],
             "flows": _flows(reports.get("flows")),
+            # The reporting currency every money figure on the charts is in (axis names, tooltips).
+            "currency": data["currency"],
         }
         context["model_errors"] = [(MODEL_NAMES.get(name) or _("Buy-again model"), reason)
                                    for name, reason in sorted((data["run"].summary.get("model_errors") or {}).items())]
