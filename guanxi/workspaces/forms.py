@@ -1,5 +1,7 @@
 """HTTP input for the settings page: stores, members and roles, custom fields."""
 
+import json
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -7,13 +9,43 @@ from guanxi.customers.models import FieldType
 from guanxi.workspaces.models import Platform, Role
 
 
+# Marketplaces that settle in yuan; a store anywhere else (Shopify, an own site, offline) sells, by default, in the
+# currency the workspace reports in.
+YUAN_PLATFORMS = frozenset({Platform.TAOBAO, Platform.TMALL, Platform.JD, Platform.PINDUODUO, Platform.DOUYIN,
+                            Platform.WECHAT})
+
+
+def platform_currency(platform: str, *, reporting_currency: str) -> str:
+    """The currency a new store on `platform` most likely sells in (ISO 4217 code)."""
+    return "CNY" if platform in YUAN_PLATFORMS else reporting_currency
+
+
 class StoreForm(forms.Form):
+    """A store; a currency left empty becomes its platform's (`platform_currency`), which the page also fills in
+    as the owner picks the platform, until they type one themselves."""
+
     name = forms.CharField(label=_("Store name"), max_length=200)
     platform = forms.ChoiceField(label=_("Platform"), choices=Platform.choices)
-    currency = forms.CharField(label=_("Currency"), max_length=3, min_length=3, initial="CNY")
+    currency = forms.CharField(label=_("Currency"), max_length=3, min_length=3, required=False,
+                               help_text=_("Taobao, Tmall and JD: CNY; Shopify and your own site: the reporting "
+                                           "currency. Change it if the store sells in another."))
+
+    def __init__(self, *args, reporting_currency: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.reporting_currency = reporting_currency
+        platform = self.initial.get("platform") or Platform.choices[0][0]
+        self.initial.setdefault("currency", platform_currency(platform, reporting_currency=reporting_currency))
+        self.fields["currency"].widget.attrs["data-platform-currencies"] = json.dumps(
+            {value: platform_currency(value, reporting_currency=reporting_currency) for value, _l in Platform.choices})
 
     def clean_currency(self) -> str:
         return self.cleaned_data["currency"].upper()
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if not cleaned.get("currency") and cleaned.get("platform"):
+            cleaned["currency"] = platform_currency(cleaned["platform"], reporting_currency=self.reporting_currency)
+        return cleaned
 
 
 class MemberForm(forms.Form):

@@ -23,7 +23,7 @@ def _render(request, *, store_form=None, member_form=None, field_form=None, stat
         "stores": list(Store.objects.all()),
         "memberships": list(Membership.objects.select_related("user")),
         "custom_fields": list(CustomField.objects.all()),
-        "store_form": store_form or StoreForm(initial={"currency": request.workspace.currency}),
+        "store_form": store_form or StoreForm(reporting_currency=request.workspace.currency),
         "member_form": member_form or MemberForm(),
         "field_form": field_form or CustomFieldForm(),
         "role_form": RoleForm(),
@@ -43,7 +43,7 @@ def settings_page(request):
 @require_POST
 @member_required(Perm.MANAGE)
 def store_add(request):
-    form = StoreForm(request.POST)
+    form = StoreForm(request.POST, reporting_currency=request.workspace.currency)
     if form.is_valid():
         try:
             store = services.store_create(workspace=request.workspace, **form.cleaned_data)
@@ -59,7 +59,7 @@ def store_add(request):
 @member_required(Perm.MANAGE)
 def store_edit(request, store_id: int):
     store = get_object_or_404(Store, pk=store_id)
-    form = StoreForm(request.POST)
+    form = StoreForm(request.POST, reporting_currency=request.workspace.currency)
     if form.is_valid():
         try:
             services.store_update(store=store, **form.cleaned_data)
