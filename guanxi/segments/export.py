@@ -47,7 +47,7 @@ def columns() -> list[str]:
     return [
         _("Customer ID"), _("Name"), _("Gender"), _("Phone"), _("Email"), _("Province"), _("City"), _("Address"),
         _("Tags"), _("Owner"), _("Orders"), _("Total paid"), _("Currency"), _("Last order"), _("RFM segment"), _("Value class"),
-        _("Lifecycle stage"), _("CLV"), _("P(alive)"), _("Churn risk"), _("In segment since"),
+        _("Lifecycle stage"), _("CLV"), _("Still buying (probability)"), _("Churn risk"), _("In segment since"),
     ]
 
 

@@ -728,7 +728,7 @@ def _builtin_fields() -> None:
         fact("profit_top_percent", "scores", "int", _("Profit rank (top N percent)"), ("<=",),
              top_percent("gross_profit"), min_value=1, max_value=100,
              help=_("In the top N percent of customers by gross profit so far.")),
-        fact("p_alive", "scores", "float", _("P(alive)"), NUMBER_OPS, min_value=0, max_value=1),
+        fact("p_alive", "scores", "float", _("Still buying (probability)"), NUMBER_OPS, min_value=0, max_value=1),
         fact("buy_again", "scores", "float", _("Will buy again (probability)"), NUMBER_OPS, min_value=0,
              max_value=1),
         fact("churn_risk", "scores", "choice", _("Churn risk"), CHOICE_OPS, text=True, choices=_choices(ChurnRisk)),
