@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from guanxi.customers.models import Customer
+from guanxi.insight.models import AnalyticsAsOf
 from guanxi.segments.fields import (
     CUSTOM_PREFIX, NO_VALUE_OPS, OPERATORS, READS_CUSTOMER, Compiled, Context, FieldDef, ValueError_, check_value,
     custom_field_def, fields,
@@ -193,9 +194,14 @@ def _compile(node, compiled: Compiled) -> Q:
 
 
 def resolve_as_of(as_of: dt.datetime | dt.date | None, tz) -> dt.datetime:
-    """An aware moment: now by default; a date means the end of that day in the workspace time zone."""
+    """An aware moment; a date means the end of that day in the workspace time zone. By default: the end of the
+    active workspace's fixed analytics day when it has one (`AnalyticsAsOf`, e.g. CDNOW's 1998-06-30), else now,
+    so that "days since the last order" counts from the day insight scores as of, in refreshes and previews."""
     if as_of is None:
-        return timezone.now()
+        fixed = AnalyticsAsOf.objects.values_list("as_of", flat=True).first()
+        if fixed is None:
+            return timezone.now()
+        as_of = fixed
     if not isinstance(as_of, dt.datetime):
         return dt.datetime.combine(as_of, dt.time.max, tzinfo=tz)
     if timezone.is_naive(as_of):
