@@ -73,6 +73,9 @@ class InsightResult:
     rfm_thresholds: RFMThresholds | None
     value_reference: ValueReference | None
     seconds: dict[str, float]
+    # Per model in `model_errors`: the failure's code and figures (`AnalyticsError.details`), for callers that
+    # show the reason in their readers' language.
+    model_error_details: dict[str, dict] = dataclasses.field(default_factory=dict)
 
     def summary(self) -> dict:
         """JSON-ready: fitted parameters (with log-likelihood, convergence, standard errors), errors, the
@@ -110,6 +113,7 @@ class InsightResult:
             },
             "predictions_model": self.predictions_model,
             "model_errors": dict(self.model_errors),
+            "model_error_details": dict(self.model_error_details),
             "rfm_thresholds": self.rfm_thresholds.as_dict() if self.rfm_thresholds else None,
             "value_reference": self.value_reference.as_dict() if self.value_reference else None,
             "counts": {
@@ -172,7 +176,7 @@ def customer_insight(
     if summary.height > settings.max_fit_customers:
         fit_rows = summary.sample(n=settings.max_fit_customers, seed=settings.seed)
     errors: dict[str, str] = {}
-
+    details: dict[str, dict] = {}
     last_error: dict[str, AnalyticsError] = {}
 
     def attempt(name: str, fit):
@@ -181,6 +185,7 @@ def customer_insight(
         except AnalyticsError as exc:
             errors[name] = str(exc)
             last_error[name] = exc
+            details[name] = exc.details()
             result = None
         lap(name)
         return result
@@ -192,6 +197,7 @@ def customer_insight(
     spend = attempt("gamma_gamma", lambda: fit_gamma_gamma(fit_rows, min_repeat_customers=settings.min_repeat_customers))
     if isinstance(pareto_error, HomogeneousDropoutError):
         errors["buy_again"] = str(pareto_error)  # its Pareto/NBD would climb the same ridge
+        details["buy_again"] = pareto_error.details()
         buy_again = None
     else:
         buy_again = attempt(
@@ -267,6 +273,7 @@ def customer_insight(
         buy_again=buy_again,
         predictions_model="buy_again" if buy_again else "bgnbd" if bgnbd else None,
         model_errors=errors,
+        model_error_details=details,
         rfm_thresholds=thresholds,
         value_reference=reference,
         seconds=seconds,

@@ -21,6 +21,7 @@ from guanxi.analytics import RFM_SEGMENTS, STAGES, VALUE_CLASSES
 from guanxi.customers.models import Customer, Lifecycle
 from guanxi.insight.follow_ups import at_risk_tasks_create
 from guanxi.insight.forms import KpiRangeForm
+from guanxi.insight.model_errors import model_error_text
 from guanxi.insight.models import ChurnRisk
 from guanxi.insight.selectors import analytics_as_of, at_risk_list, insight_dashboard, range_kpis
 from guanxi.web.decorators import member_required
@@ -96,8 +97,10 @@ def dashboard(request):
             # The reporting currency every money figure on the charts is in (axis names, tooltips).
             "currency": data["currency"],
         }
-        context["model_errors"] = [(MODEL_NAMES.get(name) or _("Buy-again model"), reason)
-                                   for name, reason in sorted((data["run"].summary.get("model_errors") or {}).items())]
+        summary = data["run"].summary
+        details = summary.get("model_error_details") or {}
+        context["model_errors"] = [(MODEL_NAMES.get(name) or _("Buy-again model"), model_error_text(details.get(name)))
+                                   for name in sorted(summary.get("model_errors") or {})]
         context["products"] = reports.get("products", [])
         context["flows"] = context["charts"]["flows"]
         context["flows_since"] = reports.get("flows_since")
