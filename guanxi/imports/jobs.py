@@ -253,12 +253,12 @@ def import_job_run(*, job_id: int) -> ImportJob:
                     rejects_path=Path(job.path).parent / "rejects.csv", progress=progress, job=job,
                 )
             except ImportFailed as failed:
-                job.status, job.result = ImportJob.Status.FAILED, _capped(failed.result.as_json())
+                job.status, job.result = ImportJob.Status.FAILED, stored_result(failed.result.as_json())
                 job.error = str(failed.error)
             except Exception as exc:  # noqa: BLE001 - the page must say it failed, whatever the cause
                 job.status, job.error = ImportJob.Status.FAILED, f"{type(exc).__name__}: {exc}"
             else:
-                job.status, job.result = ImportJob.Status.DONE, _capped(result.as_json())
+                job.status, job.result = ImportJob.Status.DONE, stored_result(result.as_json())
                 job.rejects_path = result.rejects_path or ""
         job.finished_at = timezone.now()
         # Written even if a reader marked this run interrupted meanwhile (what it did is the truth), but not over
@@ -269,9 +269,14 @@ def import_job_run(*, job_id: int) -> ImportJob:
     return job
 
 
-def _capped(summary: dict) -> dict:
+def stored_result(summary: dict) -> dict:
+    """An import's result (`ImportResult.as_json`) as its job keeps it: the first STORED_ERRORS errors and as many
+    warnings, with their full counts (`error_count`, `warning_count`). A file of a million daylight-saving times
+    must not make a job row of a million warnings; the reject file has every rejected row."""
     errors = summary.get("errors") or []
-    return {**summary, "errors": errors[:STORED_ERRORS], "error_count": len(errors)}
+    warnings = summary.get("warnings") or []
+    return {**summary, "errors": errors[:STORED_ERRORS], "error_count": len(errors),
+            "warnings": warnings[:STORED_ERRORS], "warning_count": len(warnings)}
 
 
 API_STATUS = {

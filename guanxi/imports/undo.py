@@ -32,7 +32,6 @@ from guanxi.segments.models import CustomerPurchase
 from guanxi.workspaces.models import Store
 
 BATCH = 2000  # rows per bulk statement
-STORED_ERRORS = 200  # rejected rows listed on a job, as for uploads (guanxi.imports.jobs)
 Kind = ImportChange.Kind
 # The tables that point to an order or its lines, each removed here by a set-based DELETE (the ORM's cascade
 # would load every row of a million-order import into memory). tests/test_import_undo.py checks that no other
@@ -239,6 +238,7 @@ def orders_import_recorded(*, workspace, store: Store, path, source: str = Impor
     transaction. `options` go to orders_import. Returns (job, result)."""
     from pathlib import Path
 
+    from guanxi.imports.jobs import stored_result
     from guanxi.imports.services import orders_import
 
     with transaction.atomic():
@@ -249,10 +249,7 @@ def orders_import_recorded(*, workspace, store: Store, path, source: str = Impor
                         started_at=timezone.now())
         job.save()
         result = orders_import(workspace=workspace, store=store, path=path, job=job, **options)
-        summary = result.as_json()
-        errors = summary["errors"]
-        summary.update(errors=errors[:STORED_ERRORS], error_count=len(errors))  # the reject file has them all
-        job.status, job.result, job.finished_at = ImportJob.Status.DONE, summary, timezone.now()
+        job.status, job.result, job.finished_at = ImportJob.Status.DONE, stored_result(result.as_json()), timezone.now()
         job.rows_total, job.rejects_path = result.rows, result.rejects_path or ""
         job.save(update_fields=["status", "result", "finished_at", "rows_total", "rejects_path", "updated_at"])
     return job, result
