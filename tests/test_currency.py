@@ -23,7 +23,8 @@ from guanxi.segments.facts import facts_rebuild
 from guanxi.segments.models import CustomerFacts
 from guanxi.segments.rules import compile_matches
 from guanxi.web.templatetags.guanxi_ui import money
-from guanxi.workspaces.models import ExchangeRate, Platform, Workspace
+from guanxi.workspaces import tenancy
+from guanxi.workspaces.models import ExchangeRate, Platform, Store, Workspace
 from guanxi.workspaces.services import exchange_rate_set, store_create
 
 SAMPLES = Path(__file__).resolve().parent.parent / "guanxi" / "data" / "samples"
@@ -238,3 +239,28 @@ def test_money_is_written_with_its_currency_for_the_language():
     with translation.override("zh-hans"):
         assert money(Decimal("1234.5"), "USD") == "US$1,234.50"
         assert money("1234.5", "CNY") == "¥1,234.50"
+
+
+# A store made by the import ---------------------------------------------------------------------------------------
+
+
+def test_a_store_made_by_the_import_takes_the_exports_currency(workspace, capsys, tmp_path):
+    us = workspace_create_via_cli(capsys, "us", "USD")
+    code, _, err = run(capsys, "import", "orders", str(SAMPLES / "taobao" / "ExportOrderList_sample.csv"),
+                       "--store", "TB", "--platform", "taobao", "--workspace", "us", "--json")
+    assert code == 0, err
+    header, *rows = (SAMPLES / "shopify" / "orders_export_sample.csv").read_text().splitlines()
+    euro = tmp_path / "eu.csv"
+    euro.write_text("\n".join([header, *(row.replace(",USD,", ",EUR,") for row in rows)]) + "\n")
+    code, _, err = run(capsys, "import", "orders", str(euro), "--store", "EU", "--platform", "shopify",
+                       "--workspace", "us", "--json")
+    assert code == 0, err
+    with tenancy.active(us):
+        assert dict(Store.objects.values_list("name", "currency")) == {"TB": "CNY", "EU": "EUR"}
+        assert set(Order.objects.filter(store__name="EU").values_list("currency", flat=True)) == {"EUR"}
+
+
+def workspace_create_via_cli(capsys, slug: str, currency: str) -> Workspace:
+    code, _, err = run(capsys, "workspace", "create", slug, "--currency", currency)
+    assert code == 0, err
+    return Workspace.objects.get(slug=slug)

@@ -29,6 +29,9 @@ PLATFORM_OF_FORMAT = {"taobao": "taobao", "shopify": "shopify", "cdnow": "own_si
 
 
 def cmd_import(args, *, workspace_for, error) -> int:
+    import zoneinfo
+
+    from guanxi.commerce.money import export_currency
     from guanxi.imports.readers import RowError, open_orders
     from guanxi.imports.services import ImportFailed, ImportResult, orders_import
     from guanxi.workspaces import tenancy
@@ -60,7 +63,9 @@ def cmd_import(args, *, workspace_for, error) -> int:
                 raise error(f"unknown platform {platform!r} (one of: {', '.join(Platform.values)})")
             if not args.dry_run:
                 store = store_create(workspace=workspace, name=args.store, platform=platform,
-                                     currency="USD" if platform in ("shopify", "own_site") else None)
+                                     currency=export_currency(args.path, fmt=args.format, platform=platform,
+                                                              tz=zoneinfo.ZoneInfo(workspace.time_zone),
+                                                              column_map=args.column_map))
             else:
                 store = Store(workspace=workspace, name=args.store, platform=platform, currency=workspace.currency)
         bar = None
