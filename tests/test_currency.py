@@ -264,3 +264,24 @@ def workspace_create_via_cli(capsys, slug: str, currency: str) -> Workspace:
     code, _, err = run(capsys, "workspace", "create", slug, "--currency", currency)
     assert code == 0, err
     return Workspace.objects.get(slug=slug)
+
+
+def test_a_segment_export_says_the_currency_of_its_converted_totals(stores, tmp_path):
+    import csv
+
+    from guanxi.segments.export import export_segment
+    from guanxi.segments.services import segment_create
+
+    set_rates(stores[0].workspace)
+    facts_rebuild()
+    usd_buyers = set(Order.objects.filter(currency="USD", status__in=PAID_STATUSES).values_list("customer_id",
+                                                                                                 flat=True))
+    segment = segment_create(name="dollar buyers", rules={"all": [{"field": "store", "op": "=", "value": "SH"}]})
+    path = tmp_path / "members.csv"
+    export_segment(segment, fmt="csv", path=path, see_contact=True)
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert {int(row["Customer ID"]) for row in rows} >= usd_buyers and {row["Currency"] for row in rows} == {"CNY"}
+    expected = _customers_by_hand(in_yuan)
+    for row in rows:
+        assert Decimal(row["Total paid"]) == expected.get(int(row["Customer ID"]), Decimal(0)).quantize(CENT)
