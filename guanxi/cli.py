@@ -15,6 +15,7 @@ import sys
 from decimal import Decimal
 from urllib.parse import urlsplit, urlunsplit
 
+from guanxi.commerce.cli import add_products_parser, cmd_products
 from guanxi.imports.cli import add_import_parser, cmd_import
 from guanxi.insight.cli import add_analytics_parser, cmd_analytics
 from guanxi.segments.cli import add_segments_parser, cmd_segments
@@ -79,6 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     add_segments_parser(sub, parents=[ws])
     add_analytics_parser(sub, parents=[ws])
     add_import_parser(sub, parents=[ws])
+    add_products_parser(sub, parents=[ws])
 
     sub.add_parser("manage", help="Django's management commands, for developers (guanxi manage help)")
     return parser
@@ -269,6 +271,7 @@ COMMANDS = {
     "segments": cmd_segments,
     "analytics": lambda args: cmd_analytics(args, workspace_for=_workspace, error=CliError),
     "import": lambda args: cmd_import(args, workspace_for=_workspace, error=CliError),
+    "products": lambda args: cmd_products(args, workspace_for=_workspace, error=CliError),
 }
 
 

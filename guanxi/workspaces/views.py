@@ -1,4 +1,5 @@
-"""The settings page (owners only, Perm.MANAGE): stores, members and their roles, custom fields."""
+"""The settings page (owners only, Perm.MANAGE): stores and their webhook secrets, members and their roles,
+custom fields."""
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
@@ -21,6 +22,7 @@ from guanxi.workspaces.permissions import Perm
 def _render(request, *, store_form=None, member_form=None, field_form=None, status=200):
     return render(request, "workspaces/settings.html", {
         "stores": list(Store.objects.all()),
+        "webhook_base": request.build_absolute_uri("/api/v1/webhooks/shopify/"),
         "memberships": list(Membership.objects.select_related("user")),
         "custom_fields": list(CustomField.objects.all()),
         "store_form": store_form or StoreForm(initial={"currency": request.workspace.currency}),
@@ -162,4 +164,21 @@ def custom_field_delete(request, field_id: int):
     field = get_object_or_404(CustomField, pk=field_id)
     customer_services.custom_field_delete(field=field)
     messages.success(request, _("Custom field %(label)s deleted.") % {"label": field.label})
+    return redirect("web:settings")
+
+
+@require_POST
+@member_required(Perm.MANAGE)
+def store_webhook(request, store_id: int):
+    """Save the signing secret Shopify shows under Settings → Notifications → Webhooks ('' turns the feed off)."""
+    store = get_object_or_404(Store, pk=store_id)
+    secret = request.POST.get("webhook_secret", "").strip()
+    if len(secret) > 200:
+        messages.error(request, _("The webhook secret is longer than 200 characters."))
+        return redirect("web:settings")
+    services.store_update(store=store, webhook_secret=secret)
+    if secret:
+        messages.success(request, _("Webhook secret of %(name)s saved.") % {"name": store.name})
+    else:
+        messages.success(request, _("Live feed of %(name)s turned off.") % {"name": store.name})
     return redirect("web:settings")
