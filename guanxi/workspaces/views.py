@@ -11,7 +11,9 @@ from django.views.decorators.http import require_POST
 
 from guanxi.customers import services as customer_services
 from guanxi.customers.models import CustomField
+from guanxi.web.collation import sorted_by_name
 from guanxi.web.decorators import member_required
+from guanxi.web.templatetags.guanxi_ui import person
 from guanxi.web.forms import add_service_errors
 from guanxi.workspaces import services
 from guanxi.workspaces.forms import CustomFieldForm, MemberForm, RoleForm, StoreForm
@@ -21,9 +23,9 @@ from guanxi.workspaces.permissions import Perm
 
 def _render(request, *, store_form=None, member_form=None, field_form=None, status=200):
     return render(request, "workspaces/settings.html", {
-        "stores": list(Store.objects.all()),
+        "stores": sorted_by_name(Store.objects.all(), lambda s: s.name),
         "webhook_base": request.build_absolute_uri("/api/v1/webhooks/shopify/"),
-        "memberships": list(Membership.objects.select_related("user")),
+        "memberships": sorted_by_name(Membership.objects.select_related("user"), lambda m: person(m.user)),
         "custom_fields": list(CustomField.objects.all()),
         "store_form": store_form or StoreForm(initial={"currency": request.workspace.currency}),
         "member_form": member_form or MemberForm(),

@@ -164,3 +164,11 @@ def change_class(value) -> str:
     if value is None or round(value * 100) == 0:
         return "flat"
     return "up" if value > 0 else "down"
+
+
+@register.filter
+def label(code, kind: str) -> str:
+    """`{{ r.status|label:"order_status" }}`: the words for a stored code (see guanxi.web.labels)."""
+    from guanxi.web.labels import code_label
+
+    return code_label(kind, code)
