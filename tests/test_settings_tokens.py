@@ -23,7 +23,7 @@ def _api_status(client, token: str) -> int:
 def test_a_member_creates_a_named_token_shown_once_that_works_until_revoked(workspace, make_member):
     sales = make_member(workspace, Role.SALES)
     client = client_for(sales)
-    response = client.post("/settings/tokens/new/", {"name": "own-site sync"})
+    response = client.post("/api-tokens/new/", {"name": "own-site sync"})
     assert response.status_code == 201
     plaintext = response.context["plaintext"]
     assert plaintext.startswith("gx_") and plaintext in response.content.decode()
@@ -32,17 +32,17 @@ def test_a_member_creates_a_named_token_shown_once_that_works_until_revoked(work
     assert (token.name, token.user_id) == ("own-site sync", sales.pk)
     assert _api_status(client, plaintext) == 200
 
-    listing = client.get("/settings/tokens/").content.decode()
+    listing = client.get("/api-tokens/").content.decode()
     assert "own-site sync" in listing and token.prefix in listing and plaintext not in listing
 
-    assert client.post(f"/settings/tokens/{token.id}/revoke/").status_code == 302
+    assert client.post(f"/api-tokens/{token.id}/revoke/").status_code == 302
     token.refresh_from_db()
     assert token.revoked_at is not None
     assert _api_status(client, plaintext) == 401
 
 
 def test_a_token_needs_a_name(workspace, owner):
-    response = client_for(owner).post("/settings/tokens/new/", {"name": " "})
+    response = client_for(owner).post("/api-tokens/new/", {"name": " "})
     assert response.status_code == 400 and not ApiToken.objects.exists()
 
 
@@ -53,15 +53,15 @@ def test_members_see_and_revoke_only_their_own_tokens_owners_all(workspace, owne
     api_token_create(workspace=workspace, user=analyst, name="analyst notebook")
     sales_token = ApiToken.objects.get(name="sales script")
 
-    analyst_page = client_for(analyst).get("/settings/tokens/").content.decode()
+    analyst_page = client_for(analyst).get("/api-tokens/").content.decode()
     assert "analyst notebook" in analyst_page and "sales script" not in analyst_page
-    assert client_for(analyst).post(f"/settings/tokens/{sales_token.id}/revoke/").status_code == 403
+    assert client_for(analyst).post(f"/api-tokens/{sales_token.id}/revoke/").status_code == 403
     sales_token.refresh_from_db()
     assert sales_token.revoked_at is None
 
-    owner_page = client_for(owner).get("/settings/tokens/").content.decode()
+    owner_page = client_for(owner).get("/api-tokens/").content.decode()
     assert "analyst notebook" in owner_page and "sales script" in owner_page
-    assert client_for(owner).post(f"/settings/tokens/{sales_token.id}/revoke/").status_code == 302
+    assert client_for(owner).post(f"/api-tokens/{sales_token.id}/revoke/").status_code == 302
     sales_token.refresh_from_db()
     assert sales_token.revoked_at is not None
 
@@ -70,10 +70,10 @@ def test_another_workspaces_token_is_not_found(workspace, other_workspace, owner
     rival = make_member(other_workspace, Role.OWNER)
     api_token_create(workspace=other_workspace, user=rival, name="theirs")
     theirs = ApiToken.all_workspaces.get(name="theirs")
-    assert client_for(owner).post(f"/settings/tokens/{theirs.id}/revoke/").status_code == 404
+    assert client_for(owner).post(f"/api-tokens/{theirs.id}/revoke/").status_code == 404
     theirs.refresh_from_db()
     assert theirs.revoked_at is None
-    assert "theirs" not in client_for(owner).get("/settings/tokens/").content.decode()
+    assert "theirs" not in client_for(owner).get("/api-tokens/").content.decode()
 
 
 def _signed(secret: str, body: bytes) -> str:

@@ -20,7 +20,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("workspace/", views.workspace_switch, name="workspace_switch"),
     path("language/", views.set_language, name="set_language"),
-    path("help/<slug:topic>/", help_pages.help_page, name="help"),
+    path("help/imports/", help_pages.help_page, {"topic": "imports"}, name="help_imports"),
     # Customers and the customer 360
     path("customers/", customers.customer_list, name="customer_list"),
     path("customers/new/", customers.customer_new, name="customer_new"),
@@ -57,9 +57,9 @@ urlpatterns = [
     path("settings/costs/upload/", cost_views.cost_upload, name="cost_upload"),
     path("settings/costs/<int:cost_id>/delete/", cost_views.cost_delete, name="cost_delete"),
     # API tokens: every member manages their own, owners every token of the workspace
-    path("settings/tokens/", token_views.token_list, name="token_list"),
-    path("settings/tokens/new/", token_views.token_create, name="token_create"),
-    path("settings/tokens/<int:token_id>/revoke/", token_views.token_revoke, name="token_revoke"),
+    path("api-tokens/", token_views.token_list, name="token_list"),
+    path("api-tokens/new/", token_views.token_create, name="token_create"),
+    path("api-tokens/<int:token_id>/revoke/", token_views.token_revoke, name="token_revoke"),
     # The app serves its own CSS/JS (no CDN, no separate web server needed); `insecure` lets it do so with
     # DEBUG off. Files are found in the apps' static folders, so no collectstatic step is needed either.
     re_path(r"^static/(?P<path>.*)$", serve_static, {"insecure": True}, name="static"),
