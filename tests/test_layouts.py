@@ -77,6 +77,9 @@ def _check(page, name: str, lang: str, width: int, failures: list) -> dict:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}-{lang}-{width}.png"), full_page=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}-{lang}-{width}-top.png"))  # the first screen, full size
+    if name == "insight":  # each chart on its own, full size, to see its axis labels
+        for chart in page.locator(".insight-chart").all():
+            chart.screenshot(path=str(ARTIFACTS / f"chart-{chart.get_attribute('id')}-{lang}-{width}.png"))
     facts = page.evaluate(MEASURE)
     where = f"{name} {lang} {width}px"
     if facts["scrollWidth"] > facts["innerWidth"]:
