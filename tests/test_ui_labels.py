@@ -94,3 +94,31 @@ def test_my_segments_are_listed_by_pinyin_in_chinese(workspace, owner):
         segment_create(name=name, rules=rules, owner=owner)
     html = client_for(owner).get("/segments/", **ZH).content.decode()
     assert html.index("北京") < html.index("上海") < html.index("张家口")
+
+
+def test_a_segment_export_names_scores_in_words_not_codes(workspace, tmp_path):
+    import csv
+    import datetime as dt
+    from decimal import Decimal
+
+    from guanxi.commerce.services import order_create
+    from guanxi.insight.models import CustomerScore
+    from guanxi.segments.export import export_segment
+    from guanxi.segments.services import segments_refresh_all
+
+    as_of = dt.datetime(2024, 6, 15, 10, tzinfo=dt.timezone.utc)
+    store = store_create(workspace=workspace, name="店", platform="taobao")
+    customer = customer_create(name="李娜")
+    order_create(store=store, customer=customer, number="N1", status="paid", paid_amount=Decimal(300),
+                 placed_at=as_of - dt.timedelta(days=3))
+    CustomerScore.objects.create(workspace=workspace, customer=customer, as_of=as_of, rfm_segment="champions",
+                                 value_class="important_value", lifecycle_stage="mature", churn_risk="high")
+    segments_refresh_all(as_of=as_of)
+    segment = segment_create(name="大客户", rules={"all": [{"field": "total_paid", "op": ">=", "value": 200}]},
+                             as_of=as_of)
+    target = tmp_path / "members.csv"
+    with translation.override("zh-hans"):
+        assert export_segment(segment, fmt="csv", path=target, see_contact=True) == 1
+    _header, row = list(csv.reader(target.open(encoding="utf-8-sig")))
+    assert "冠军客户" in row and "成熟期" in row and "高" in row
+    assert not {"champions", "important_value", "mature", "high"} & set(row)
