@@ -20,7 +20,7 @@ _SOURCES = {
     "import": _("Import"),
     "api": _("API"),
 }
-_FORMATS = {"taobao": _("Taobao/Tmall"), "shopify": _("Shopify"), "cdnow": _("CDNOW"), "generic": _("Generic CSV/XLSX")}
+FORMAT_LABELS = _FORMATS = {"taobao": _("Taobao/Tmall"), "shopify": _("Shopify"), "cdnow": _("CDNOW"), "generic": _("Generic CSV/XLSX")}
 
 _CHOICES = {
     "order_status": dict(OrderStatus.choices),
