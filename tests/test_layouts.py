@@ -40,7 +40,10 @@ MEASURE = """() => {
   // A table that scrolls sideways inside its card hides columns until scrolled: "clipped" at desktop widths.
   const clipped = [...document.querySelectorAll('.card-flush')]
     .filter((el) => visible(el) && el.scrollWidth > el.clientWidth + 1).length;
-  return {clipped, scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth, truncated, wide,
+  // An inline name has one client rect per line it takes: a name broken word by word has many.
+  const listNameLines = Math.max(0, ...[...document.querySelectorAll('.cell-customer strong, .mini-main strong')]
+    .filter(visible).map((el) => el.getClientRects().length));
+  return {clipped, listNameLines, scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth, truncated, wide,
           nameLines};
 }"""
 
@@ -68,6 +71,7 @@ def _pages(shop):
         "home": "/", "customers": "/customers/", "c360": f"/customers/{shop.customer.id}/", "orders": "/orders/",
         "order": f"/orders/{shop.order.id}/", "imports": "/imports/", "segments": "/segments/",
         "insight": "/insight/", "tasks": "/tasks/?scope=all&due=any", "settings": "/settings/",
+        "costs": "/settings/costs/", "tokens": "/api-tokens/", "help": "/help/imports/",
     }
 
 
@@ -86,6 +90,8 @@ def _check(page, name: str, lang: str, width: int, failures: list) -> dict:
         failures.append(f"{where}: page {facts['scrollWidth']} px wide in a {width} px window ({facts['wide']})")
     if width >= 1280 and facts["clipped"]:
         failures.append(f"{where}: {facts['clipped']} table(s) wider than their card")
+    if width >= 1280 and facts["listNameLines"] > 2:
+        failures.append(f"{where}: a customer's name takes {facts['listNameLines']} lines")
     if facts["truncated"]:
         failures.append(f"{where}: cut off: {facts['truncated'][:5]}")
     return facts
