@@ -19,7 +19,7 @@ from guanxi.workspaces.permissions import Perm, allowed
 
 
 class TokenForm(forms.Form):
-    name = forms.CharField(label=gettext_lazy("Name"), max_length=100,
+    name = forms.CharField(label=gettext_lazy("Token name"), max_length=100,
                            help_text=gettext_lazy("What the token is for, e.g. “own-site order sync”."))
 
 
