@@ -16,6 +16,7 @@ import sys
 from urllib.parse import urlsplit, urlunsplit
 
 from guanxi.customers.cli import add_customers_parser, cmd_customers
+from guanxi.commerce.cli import add_products_parser, cmd_products
 from guanxi.imports.cli import add_import_parser, cmd_import
 from guanxi.insight.cli import add_analytics_parser, cmd_analytics
 from guanxi.segments.cli import add_segments_parser, cmd_segments
@@ -92,6 +93,7 @@ def _parser() -> argparse.ArgumentParser:
     add_import_parser(sub, parents=[ws])
     add_customers_parser(sub, parents=[ws])
     add_rates_parser(sub, parents=[ws])
+    add_products_parser(sub, parents=[ws])
 
     sub.add_parser("manage", help="Django's management commands, for developers (guanxi manage help)")
     return parser
@@ -299,6 +301,7 @@ COMMANDS = {
     "import": lambda args: cmd_import(args, workspace_for=_workspace, error=CliError),
     "customers": lambda args: cmd_customers(args, workspace_for=_workspace),
     "rates": lambda args: cmd_rates(args, workspace_for=_workspace, error=CliError),
+    "products": lambda args: cmd_products(args, workspace_for=_workspace, error=CliError),
 }
 
 

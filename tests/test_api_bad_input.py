@@ -230,6 +230,13 @@ def test_a_body_over_the_upload_limit_is_a_413(api):
     assert snapshot() == before
 
 
+def test_a_query_with_too_many_fields_is_a_400(api):
+    query = "&".join(f"tag={i}" for i in range(settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1))
+    response = api.client.get(f"/api/v1/customers?{query}", headers={"Authorization": f"Bearer {api.token}"})
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["code"] == "bad_request"
+
+
 def test_a_body_that_is_not_json_is_a_400(api):
     response = raw(api, "POST", "/customers", b'{"name": ')
     assert response.status_code == 400 and response.json()["error"]["code"] == "bad_request"

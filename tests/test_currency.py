@@ -23,7 +23,8 @@ from guanxi.segments.facts import facts_rebuild
 from guanxi.segments.models import CustomerFacts
 from guanxi.segments.rules import compile_matches
 from guanxi.web.templatetags.guanxi_ui import money
-from guanxi.workspaces.models import ExchangeRate, Platform, Workspace
+from guanxi.workspaces import tenancy
+from guanxi.workspaces.models import ExchangeRate, Platform, Store, Workspace
 from guanxi.workspaces.services import exchange_rate_set, store_create
 
 SAMPLES = Path(__file__).resolve().parent.parent / "guanxi" / "data" / "samples"
@@ -238,3 +239,49 @@ def test_money_is_written_with_its_currency_for_the_language():
     with translation.override("zh-hans"):
         assert money(Decimal("1234.5"), "USD") == "US$1,234.50"
         assert money("1234.5", "CNY") == "¥1,234.50"
+
+
+# A store made by the import ---------------------------------------------------------------------------------------
+
+
+def test_a_store_made_by_the_import_takes_the_exports_currency(workspace, capsys, tmp_path):
+    us = workspace_create_via_cli(capsys, "us", "USD")
+    code, _, err = run(capsys, "import", "orders", str(SAMPLES / "taobao" / "ExportOrderList_sample.csv"),
+                       "--store", "TB", "--platform", "taobao", "--workspace", "us", "--json")
+    assert code == 0, err
+    header, *rows = (SAMPLES / "shopify" / "orders_export_sample.csv").read_text().splitlines()
+    euro = tmp_path / "eu.csv"
+    euro.write_text("\n".join([header, *(row.replace(",USD,", ",EUR,") for row in rows)]) + "\n")
+    code, _, err = run(capsys, "import", "orders", str(euro), "--store", "EU", "--platform", "shopify",
+                       "--workspace", "us", "--json")
+    assert code == 0, err
+    with tenancy.active(us):
+        assert dict(Store.objects.values_list("name", "currency")) == {"TB": "CNY", "EU": "EUR"}
+        assert set(Order.objects.filter(store__name="EU").values_list("currency", flat=True)) == {"EUR"}
+
+
+def workspace_create_via_cli(capsys, slug: str, currency: str) -> Workspace:
+    code, _, err = run(capsys, "workspace", "create", slug, "--currency", currency)
+    assert code == 0, err
+    return Workspace.objects.get(slug=slug)
+
+
+def test_a_segment_export_says_the_currency_of_its_converted_totals(stores, tmp_path):
+    import csv
+
+    from guanxi.segments.export import export_segment
+    from guanxi.segments.services import segment_create
+
+    set_rates(stores[0].workspace)
+    facts_rebuild()
+    usd_buyers = set(Order.objects.filter(currency="USD", status__in=PAID_STATUSES).values_list("customer_id",
+                                                                                                 flat=True))
+    segment = segment_create(name="dollar buyers", rules={"all": [{"field": "store", "op": "=", "value": "SH"}]})
+    path = tmp_path / "members.csv"
+    export_segment(segment, fmt="csv", path=path, see_contact=True)
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert {int(row["Customer ID"]) for row in rows} >= usd_buyers and {row["Currency"] for row in rows} == {"CNY"}
+    expected = _customers_by_hand(in_yuan)
+    for row in rows:
+        assert Decimal(row["Total paid"]) == expected.get(int(row["Customer ID"]), Decimal(0)).quantize(CENT)

@@ -49,7 +49,7 @@ def test_upload_preview_then_background_import_with_summary(staff, store, immedi
 
     page = staff.get(response["Location"]).content.decode()
     # The preview shows the file as it will be read: format, encoding, columns, and parsed first orders.
-    assert "taobao" in page and "gb" in page.lower() and "买家实际支付金额" in page
+    assert "Taobao/Tmall" in page and "gb" in page.lower() and "买家实际支付金额" in page
     assert "1930679858178984" in page and "=&quot;" not in page  # ="…" unwrapped
     assert Order.objects.count() == 0  # a preview writes nothing
 

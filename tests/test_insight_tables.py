@@ -53,7 +53,9 @@ def test_paid_orders_arrive_as_local_days_with_their_cost_and_refunds(workspace,
     products = {row["product"]: row for row in paid.products.to_dicts()}
     assert set(products) == {"TEA-1", "X"}  # B1 closed and B2 unpaid: their lines are not counted
     assert (products["TEA-1"]["units"], products["TEA-1"]["revenue"], products["TEA-1"]["cost"]) == (2, 160.0, 61.0)
-    assert products["X"]["cost_known_share"] == 0.0 and products["X"]["gross_profit"] == 99.9
+    # No line of X has a cost: its profit and margin are unknown, not the whole revenue (100 %).
+    assert products["X"]["cost_known_share"] == 0.0 and products["X"]["gross_profit"] is None
+    assert products["X"]["margin"] is None and products["X"]["revenue"] == 99.9
 
 
 def test_customer_ids_leave_out_merged_away_customers_and_other_workspaces(workspace, other_workspace):

@@ -139,6 +139,7 @@ def test_members_sort_by_scores_and_history_and_sizes_answer(workspace, client_f
     ascending = client.get(f"/segments/{segment.pk}/members", {"sort": "total_paid"}).json()
     assert [m["customer"]["total_paid"] for m in ascending["items"]] == ["200.00", "300.00", "400.00", "500.00",
                                                                         "600.00"]
+    assert {m["customer"]["currency"] for m in ascending["items"]} == {"CNY"}  # the reporting currency
     history = client.get(f"/segments/{segment.pk}/history", {"kind": "entered"}).json()
     assert history["count"] == 5
     sizes = client.get(f"/segments/{segment.pk}/sizes").json()

@@ -12,6 +12,7 @@ from django.urls import URLPattern, get_resolver, reverse
 
 from guanxi.activities.models import Interaction, Opportunity, Task, TaskStatus
 from guanxi.activities.services import interaction_log, task_create
+from guanxi.commerce.models import ProductCost
 from guanxi.commerce.services import order_create
 from guanxi.customers.models import Customer, CustomField
 from guanxi.customers.services import customer_create
@@ -213,12 +214,21 @@ def _web_patterns_with_ids():
 
 
 def _rival_kwargs(rival):
-    return {
+    from guanxi.commerce.costs import product_cost_set
+    from guanxi.workspaces.models import ApiToken
+    from guanxi.workspaces.services import api_token_create
+
+    with tenancy.active(rival.workspace):
+        cost = ProductCost.objects.first() or product_cost_set(sku="SHOE-1", cost=1)[0]
+        if not ApiToken.objects.exists():
+            api_token_create(workspace=rival.workspace, user=rival.membership.user, name="rival")
+        token = ApiToken.objects.get()
+    return {"cost_id": cost.id, "token_id": token.id, **{
         "customer_id": rival.customer.id, "identity_id": rival.identity.id, "order_id": rival.order.id,
         "task_id": rival.task.id, "opportunity_id": rival.opportunity.id, "store_id": rival.store.id,
         "membership_id": rival.membership.id, "field_id": rival.field.id,
         "rate_id": exchange_rate_set(workspace=rival.workspace, currency="USD", rate="7").id,
-    }
+    }}
 
 
 def test_the_cross_workspace_test_covers_every_url_with_an_id():
@@ -243,6 +253,9 @@ ID_PATTERNS = {
     "member_remove": ("post", {}),
     "custom_field_delete": ("post", {}),
     "rate_delete": ("post", {}),
+    "store_webhook": ("post", {"webhook_secret": "leak?"}),
+    "cost_delete": ("post", {}),
+    "token_revoke": ("post", {}),
 }
 
 

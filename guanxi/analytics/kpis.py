@@ -294,8 +294,9 @@ def product_table(
     lines: pl.DataFrame, *, product: str = "sku", quantity: str = "quantity", amount: str = "amount", cost: str = "cost"
 ) -> pl.DataFrame:
     """What sells and what earns: per product, ``units, revenue, cost, gross_profit, margin`` (profit / revenue),
-    sorted by gross profit (highest first). ``lines`` has one row per paid order line; a null cost counts as 0
-    and is reported in ``cost_known_share``."""
+    sorted by gross profit (highest first, then revenue). ``lines`` has one row per paid order line; a null cost
+    counts as 0 and is reported in ``cost_known_share``; a product none of whose lines has a cost has a null cost,
+    gross profit and margin (unknown, not 100 %)."""
     frame = lines.with_columns(
         pl.col(quantity).cast(pl.Float64).fill_null(0.0).alias("_q"),
         pl.col(amount).cast(pl.Float64).fill_null(0.0).alias("_a"),
@@ -309,9 +310,10 @@ def product_table(
             pl.col("_c").fill_null(0.0).sum().alias("cost"),
             pl.col("_c").is_not_null().mean().alias("cost_known_share"),
         )
+        .with_columns(pl.when(pl.col("cost_known_share") > 0).then(pl.col("cost")).otherwise(None).alias("cost"))
         .with_columns((pl.col("revenue") - pl.col("cost")).alias("gross_profit"))
         .with_columns(
             pl.when(pl.col("revenue") > 0).then(pl.col("gross_profit") / pl.col("revenue")).otherwise(None).alias("margin")
         )
-        .sort(["gross_profit", product], descending=[True, False])
+        .sort(["gross_profit", "revenue", product], descending=[True, True, False], nulls_last=True)
     )

@@ -136,3 +136,27 @@ class Shipment(WorkspaceOwned):
     class Meta:
         ordering = ["id"]
         indexes = [models.Index(fields=["workspace", "tracking_number"], name="shipment_tracking")]
+
+
+class ProductCost(WorkspaceOwned):
+    """What one unit of a SKU costs the shop, from `valid_from` (a day in the workspace's time zone; null: from
+    the first order) until the next row of the same SKU. Costs of order lines are taken from here, in the cost's
+    currency only (a USD cost never prices a CNY line)."""
+
+    sku = models.CharField(_("SKU"), max_length=100)
+    cost = models.DecimalField(_("cost"), **MONEY)
+    currency = models.CharField(_("currency"), max_length=3)
+    valid_from = models.DateField(_("valid from"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["sku", models.F("valid_from").asc(nulls_first=True)]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "sku", "valid_from"], condition=Q(valid_from__isnull=False),
+                                    name="product_cost_unique_from"),
+            models.UniqueConstraint(fields=["workspace", "sku"], condition=Q(valid_from__isnull=True),
+                                    name="product_cost_unique_always"),
+            models.CheckConstraint(condition=Q(cost__gte=0), name="product_cost_non_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sku} {self.cost} {self.currency} from {self.valid_from or '—'}"

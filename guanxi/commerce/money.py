@@ -209,3 +209,25 @@ def stats_json(stats: dict) -> dict:
                         for code, figures in stats["by_currency"].items()},
         "missing_rates": stats["missing_rates"],
     }
+
+
+# Currencies of new stores by platform when the export does not say: the Chinese marketplaces sell in yuan, a
+# Shopify shop's currency is its own (the export's Currency column), an own site usually sells in dollars.
+PLATFORM_CURRENCY = {"taobao": "CNY", "tmall": "CNY", "jd": "CNY", "pinduoduo": "CNY", "douyin": "CNY",
+                     "wechat": "CNY", "shopify": "USD", "own_site": "USD"}
+
+
+def export_currency(path, *, fmt: str | None, tz, column_map=None, platform: str = "") -> str | None:
+    """The currency a new store for this export sells in: the first order's own (Shopify's and the generic
+    format's Currency column), else the platform's usual one (PLATFORM_CURRENCY), else None (the workspace's)."""
+    from guanxi.imports.readers import OrderRow, RowError, open_orders
+
+    try:
+        opened = open_orders(path, fmt=fmt, tz=tz, column_map=column_map)
+        for row in opened.read(opened.lines):
+            if isinstance(row, OrderRow) and row.currency:
+                return row.currency.upper()
+            break
+    except RowError:
+        pass
+    return PLATFORM_CURRENCY.get(platform)

@@ -73,6 +73,9 @@ def cmd_import(args, *, workspace_for, error) -> int:
 def _cmd_import(args, *, workspace_for, error) -> int:
     from django.db import transaction
 
+    import zoneinfo
+
+    from guanxi.commerce.money import export_currency
     from guanxi.imports.readers import RowError, open_orders
     from guanxi.imports.services import ImportFailed, ImportResult, orders_import
     from guanxi.imports.undo import orders_import_recorded
@@ -99,8 +102,6 @@ def _cmd_import(args, *, workspace_for, error) -> int:
             platform = args.platform
             if platform is None:
                 try:
-                    import zoneinfo
-
                     fmt = open_orders(args.path, fmt=args.format, tz=zoneinfo.ZoneInfo(workspace.time_zone),
                                       column_map=args.column_map).format
                 except RowError:
@@ -110,7 +111,9 @@ def _cmd_import(args, *, workspace_for, error) -> int:
                 raise error(f"unknown platform {platform!r} (one of: {', '.join(Platform.values)})")
             # Made in the import's transaction (below): a first import that fails leaves no empty store.
             store = Store(workspace=workspace, name=args.store, platform=platform,
-                          currency="USD" if platform in ("shopify", "own_site") else workspace.currency)
+                          currency=export_currency(args.path, fmt=args.format, platform=platform,
+                                                   tz=zoneinfo.ZoneInfo(workspace.time_zone),
+                                                   column_map=args.column_map) or workspace.currency)
         bar = None
         if sys.stderr.isatty() and not args.json:
             from tqdm import tqdm

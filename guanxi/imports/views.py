@@ -21,6 +21,7 @@ from guanxi.imports.jobs import (
 )
 from guanxi.imports.models import ImportJob
 from guanxi.web.decorators import member_required
+from guanxi.web.labels import FORMAT_LABELS
 from guanxi.workspaces.models import Store
 from guanxi.workspaces.permissions import Perm, allowed
 
@@ -30,7 +31,7 @@ class UploadForm(forms.Form):
     file = forms.FileField(label=_("Order export (CSV or XLSX)"))
     items = forms.FileField(label=_("Taobao item report (宝贝报表), optional"), required=False)
     format = forms.ChoiceField(label=_("Format"), required=False,
-                               choices=[("", _("Detect from the header"))] + [(f, f) for f in FORMATS])
+                               choices=[("", _("Detect from the header"))] + [(f, FORMAT_LABELS.get(f, f)) for f in FORMATS])
     on_error = forms.ChoiceField(label=_("Bad rows"), choices=[
         ("abort", _("Import nothing and show what is wrong")),
         ("skip", _("Import the good rows, download the bad ones")),

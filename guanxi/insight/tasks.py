@@ -35,19 +35,21 @@ def nightly_insight_refresh() -> None:
 
 
 def refresh_after_import(workspace_id: int) -> None:
-    """After new orders arrived (imports call this once they commit): rebuild the segment facts and refresh the
-    saved segments now, then queue the analytics refresh.
+    """After new orders arrived (imports call this once they commit): give new lines their product costs,
+    rebuild the segment facts and refresh the saved segments now, then queue the analytics refresh.
 
     So when `guanxi import orders` returns (or a web import shows "done"), segment counts, previews and the 360
     figures include the new orders; the scores (CLV, churn) and the score-based segments follow once a consumer
     has run the queued refresh (in `guanxi serve`, or `guanxi worker`). A failed facts rebuild is logged, not
     raised: the import itself is committed, and the queued refresh rebuilds the facts again.
     """
+    from guanxi.commerce.costs import apply_known_costs
     from guanxi.segments.services import segments_refresh_all
 
     workspace = Workspace.objects.get(pk=workspace_id)
     try:
         with tenancy.active(workspace):
+            apply_known_costs()  # new lines of SKUs with a cost get it before the figures are computed
             segments_refresh_all()
     except Exception:
         logger.exception("segment refresh after an import into %s failed", workspace.slug)

@@ -24,6 +24,7 @@ from guanxi.customers.masking import mask_address, mask_phone
 from guanxi.customers.models import IdentityKind
 from guanxi.segments.models import Segment
 from guanxi.segments.selectors import members_with_contacts, segment_members
+from guanxi.web.labels import code_label
 from guanxi.workspaces.tenancy import current_workspace
 
 FORMATS = ("csv", "xlsx")
@@ -72,9 +73,11 @@ def member_rows(segment: Segment, *, see_contact: bool) -> Iterator[list]:
             facts.paid_orders_count if facts else 0,
             facts.total_paid if facts else Decimal("0.00"), currency,
             facts.last_order_at.astimezone(tz).date() if facts and facts.last_order_at else None,
-            score.rfm_segment if score else "", score.value_class if score else "",
-            (score.lifecycle_stage if score and score.lifecycle_stage else customer.lifecycle_stage),
-            score.clv if score else None, score.p_alive if score else None, score.churn_risk if score else "",
+            code_label("rfm_segment", score.rfm_segment if score else ""),
+            code_label("value_class", score.value_class if score else ""),
+            code_label("stage", score.lifecycle_stage if score and score.lifecycle_stage else customer.lifecycle_stage),
+            score.clv if score else None, score.p_alive if score else None,
+            code_label("churn_risk", score.churn_risk if score else ""),
             member.entered_at.astimezone(tz).replace(tzinfo=None),
         ]
 

@@ -688,14 +688,20 @@ def _builtin_fields() -> None:
         predicate = predicate or facts_column(key, default=default, text=text)
         return FieldDef(key, family, kind, label, ops, predicate, reads=READS_FACTS, default=default, **options)
 
+    # Money over the customer's orders, each converted at its day's rate (segments/facts.py).
+    in_reporting = _("In the workspace's reporting currency; orders without an exchange rate are left out.")
     behaviour = [
         fact("orders_count", "behaviour", "int", _("Orders"), INT_OPS, default=0, min_value=0),
         fact("paid_orders_count", "behaviour", "int", _("Paid orders"), INT_OPS, default=0, min_value=0),
         fact("refunds_count", "behaviour", "int", _("Refunded orders"), INT_OPS, default=0, min_value=0),
-        fact("total_paid", "behaviour", "decimal", _("Total paid"), NUMBER_OPS, default=Decimal(0)),
-        fact("net_paid", "behaviour", "decimal", _("Net paid (after refunds)"), NUMBER_OPS, default=Decimal(0)),
-        fact("refunded", "behaviour", "decimal", _("Refunded amount"), NUMBER_OPS, default=Decimal(0)),
-        fact("average_order_value", "behaviour", "decimal", _("Average order value"), NUMBER_OPS),
+        fact("total_paid", "behaviour", "decimal", _("Total paid"), NUMBER_OPS, default=Decimal(0),
+             help=in_reporting),
+        fact("net_paid", "behaviour", "decimal", _("Net paid (after refunds)"), NUMBER_OPS, default=Decimal(0),
+             help=in_reporting),
+        fact("refunded", "behaviour", "decimal", _("Refunded amount"), NUMBER_OPS, default=Decimal(0),
+             help=in_reporting),
+        fact("average_order_value", "behaviour", "decimal", _("Average order value"), NUMBER_OPS,
+             help=in_reporting),
         fact("first_order_at", "behaviour", "datetime", _("First order"), DATE_OPS,
              datetime_column("first_order_at", facts=True)),
         fact("last_order_at", "behaviour", "datetime", _("Last order"), DATE_OPS,

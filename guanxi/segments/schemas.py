@@ -74,6 +74,8 @@ class CustomerBrief(Schema):
     city: str
     paid_orders: int
     total_paid: MoneyOut
+    currency: str = Field(description="Of total_paid and clv: the workspace's reporting currency (orders in other "
+                                      "currencies converted at the rate of their day; without a rate left out).")
     last_order_at: dt.datetime | None
     rfm_segment: str
     value_class: str
@@ -95,6 +97,12 @@ class CustomerBrief(Schema):
     def resolve_paid_orders(obj) -> int:
         facts = CustomerBrief._facts(obj)
         return facts.paid_orders_count if facts else 0
+
+    @staticmethod
+    def resolve_currency(obj) -> str:
+        from guanxi.workspaces.tenancy import current_workspace
+
+        return current_workspace().currency
 
     @staticmethod
     def resolve_total_paid(obj):

@@ -35,6 +35,7 @@ from guanxi.segments.services import (
     segment_assign_owner, segment_create, segment_create_tasks, segment_delete, segment_refresh,
     segment_tag_members, segment_update, segments_refresh_all,
 )
+from guanxi.web.collation import sorted_by_name
 from guanxi.web.decorators import member_required
 from guanxi.web.paging import paginate
 from guanxi.workspaces.models import Membership, Store
@@ -60,7 +61,8 @@ def _custom_labels() -> dict[str, str]:
 
 @member_required()
 def segment_index(request):
-    segments = list(segment_list())
+    # In the reader's language order (pinyin in Chinese): the catalogue's codes are not an order anyone reads.
+    segments = sorted_by_name(segment_list(), lambda s: str(s.display_name))
     labels = _custom_labels()
     for segment in segments:
         segment.rules_text = describe_rules(segment.rules, labels)

@@ -6,6 +6,7 @@ from guanxi.workspaces.selectors import memberships_of
 # Which sidebar entry a page belongs to, by the prefix of its URL name.
 _SECTIONS = (("customer", "customers"), ("opportunity", "customers"), ("order", "orders"), ("task", "tasks"),
              ("settings", "settings"), ("store", "settings"), ("member", "settings"), ("custom_field", "settings"),
+             ("cost", "settings"), ("token", "settings"),
              ("home", "home"))
 
 

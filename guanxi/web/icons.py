@@ -27,6 +27,7 @@ _SHAPES = {
     "check": '<path d="m5 12.5 4.5 4.5L19 7.5"/>',
     "lock": '<rect x="5" y="10.5" width="14" height="10" rx="2"/><path d="M8 10.5V7.5a4 4 0 0 1 8 0v3"/>',
     "chart": '<path d="M3.5 20.5h17"/><path d="M6.5 17v-5M11 17V7M15.5 17v-8M20 17V4.5"/>',
+    "upload": '<path d="M12 15.5V4"/><path d="m7.5 8.5 4.5-4.5 4.5 4.5"/><path d="M4 14.5v4a2 2 0 0 0 2 2h12a2 2 0 0 0 2-2v-4"/>',
     "target": '<circle cx="12" cy="12" r="8"/><circle cx="12" cy="12" r="4"/><circle cx="12" cy="12" r=".8"/>',
 }
 _DEFAULT = '<circle cx="12" cy="12" r="8"/>'

@@ -3,10 +3,13 @@
 from django.urls import path, re_path
 
 from guanxi.activities import views as activities
+from guanxi.commerce import cost_views
 from guanxi.commerce import views as commerce
 from guanxi.customers import views as customers
+from guanxi.web import help as help_pages
 from guanxi.web import views
 from guanxi.workspaces import currency_views
+from guanxi.workspaces import token_views
 from guanxi.workspaces import views as workspaces
 
 app_name = "web"
@@ -17,6 +20,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("workspace/", views.workspace_switch, name="workspace_switch"),
     path("language/", views.set_language, name="set_language"),
+    path("help/imports/", help_pages.help_page, {"topic": "imports"}, name="help_imports"),
     # Customers and the customer 360
     path("customers/", customers.customer_list, name="customer_list"),
     path("customers/new/", customers.customer_new, name="customer_new"),
@@ -51,6 +55,15 @@ urlpatterns = [
     path("settings/members/<int:membership_id>/remove/", workspaces.member_remove, name="member_remove"),
     path("settings/fields/", workspaces.custom_field_add, name="custom_field_add"),
     path("settings/fields/<int:field_id>/delete/", workspaces.custom_field_delete, name="custom_field_delete"),
+    path("settings/stores/<int:store_id>/webhook/", workspaces.store_webhook, name="store_webhook"),
+    path("settings/costs/", cost_views.cost_list, name="cost_list"),
+    path("settings/costs/set/", cost_views.cost_set, name="cost_set"),
+    path("settings/costs/upload/", cost_views.cost_upload, name="cost_upload"),
+    path("settings/costs/<int:cost_id>/delete/", cost_views.cost_delete, name="cost_delete"),
+    # API tokens: every member manages their own, owners every token of the workspace
+    path("api-tokens/", token_views.token_list, name="token_list"),
+    path("api-tokens/new/", token_views.token_create, name="token_create"),
+    path("api-tokens/<int:token_id>/revoke/", token_views.token_revoke, name="token_revoke"),
     # The app serves its own CSS/JS (no CDN, no separate web server needed); `insecure` lets it do so with
     # DEBUG off. Files are found in the apps' static folders, so no collectstatic step is needed either.
     re_path(r"^static/(?P<path>.*)$", views.static_file, name="static"),

@@ -13,6 +13,7 @@ from guanxi.activities.selectors import my_follow_ups_today
 from guanxi.customers.models import Customer
 from guanxi.customers.selectors import order_summaries
 from guanxi.web.decorators import member_required
+from guanxi.web.home_kpis import home_kpis
 from guanxi.workspaces.models import Membership, UserPreference
 from guanxi.workspaces.selectors import SESSION_KEY
 from guanxi.workspaces.tenancy import current_workspace, workspace_today
@@ -109,6 +110,7 @@ def home(request):
         "recent_customers": recent,
         "newest_customers": newest,
         "summaries": summaries,
+        "kpis": home_kpis(),
     })
 
 

@@ -148,9 +148,30 @@ def api_token_create(*, workspace: Workspace, user: AbstractBaseUser, name: str 
     return plaintext
 
 
+@transaction.atomic
+def api_token_revoke(*, token: ApiToken, by: AbstractBaseUser) -> ApiToken:
+    """Revoke a token at once (it stays listed, marked revoked). Owners may revoke any token of their workspace,
+    other members only their own; anyone else gets PermissionDenied."""
+    from django.utils import timezone
+
+    from guanxi.workspaces.models import Role
+    from guanxi.workspaces.permissions import PermissionDenied
+
+    role = Membership.all_workspaces.filter(workspace_id=token.workspace_id, user=by).values_list("role", flat=True)
+    role = next(iter(role), None)
+    if role is None or (role != Role.OWNER and token.user_id != by.pk):
+        raise PermissionDenied("Only owners revoke other members' tokens.")
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        ApiToken.all_workspaces.filter(pk=token.pk).update(revoked_at=token.revoked_at)
+    return token
+
+
 def store_update(*, store: Store, name: str | None = None, platform: str | None = None,
-                 currency: str | None = None) -> Store:
-    """Rename a store or correct its platform or currency."""
+                 currency: str | None = None, webhook_secret: str | None = None) -> Store:
+    """Rename a store, correct its platform or currency, or set its webhook secret ('' turns the feed off)."""
+    if webhook_secret is not None:
+        store.webhook_secret = webhook_secret.strip()
     if name is not None:
         store.name = name
     if platform is not None:

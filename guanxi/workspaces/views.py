@@ -1,4 +1,5 @@
-"""The settings page (owners only, Perm.MANAGE): stores, members and their roles, custom fields."""
+"""The settings page (owners only, Perm.MANAGE): stores and their webhook secrets, members and their roles,
+custom fields."""
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
@@ -10,7 +11,9 @@ from django.views.decorators.http import require_POST
 
 from guanxi.customers import services as customer_services
 from guanxi.customers.models import CustomField
+from guanxi.web.collation import sorted_by_name
 from guanxi.web.decorators import member_required
+from guanxi.web.templatetags.guanxi_ui import person
 from guanxi.web.forms import add_service_errors
 from guanxi.workspaces import services
 from guanxi.workspaces.forms import CustomFieldForm, MemberForm, RoleForm, StoreForm
@@ -20,8 +23,9 @@ from guanxi.workspaces.permissions import Perm
 
 def _render(request, *, store_form=None, member_form=None, field_form=None, status=200):
     return render(request, "workspaces/settings.html", {
-        "stores": list(Store.objects.all()),
-        "memberships": list(Membership.objects.select_related("user")),
+        "stores": sorted_by_name(Store.objects.all(), lambda s: s.name),
+        "webhook_base": request.build_absolute_uri("/api/v1/webhooks/shopify/"),
+        "memberships": sorted_by_name(Membership.objects.select_related("user"), lambda m: person(m.user)),
         "custom_fields": list(CustomField.objects.all()),
         "store_form": store_form or StoreForm(reporting_currency=request.workspace.currency),
         "member_form": member_form or MemberForm(),
@@ -162,4 +166,21 @@ def custom_field_delete(request, field_id: int):
     field = get_object_or_404(CustomField, pk=field_id)
     customer_services.custom_field_delete(field=field)
     messages.success(request, _("Custom field %(label)s deleted.") % {"label": field.label})
+    return redirect("web:settings")
+
+
+@require_POST
+@member_required(Perm.MANAGE)
+def store_webhook(request, store_id: int):
+    """Save the signing secret Shopify shows under Settings → Notifications → Webhooks ('' turns the feed off)."""
+    store = get_object_or_404(Store, pk=store_id)
+    secret = request.POST.get("webhook_secret", "").strip()
+    if len(secret) > 200:
+        messages.error(request, _("The webhook secret is longer than 200 characters."))
+        return redirect("web:settings")
+    services.store_update(store=store, webhook_secret=secret)
+    if secret:
+        messages.success(request, _("Webhook secret of %(name)s saved.") % {"name": store.name})
+    else:
+        messages.success(request, _("Live feed of %(name)s turned off.") % {"name": store.name})
     return redirect("web:settings")

@@ -159,3 +159,30 @@ def minute(value) -> str:
 def iso(value) -> str:
     """A datetime in the active time zone as ISO 8601 with its offset, for <time datetime> ('' for none)."""
     return value.isoformat(timespec="seconds") if value else ""
+
+
+@register.filter
+def change(value) -> str:
+    """A relative change as '+12%' or '−5%' (a real minus sign); '—' when there is nothing to compare with."""
+    if value is None:
+        return "—"
+    percent = round(value * 100)
+    if percent == 0:
+        return "±0%"
+    return f"+{percent}%" if percent > 0 else f"−{-percent}%"
+
+
+@register.filter
+def change_class(value) -> str:
+    """CSS class for a change: up, down or flat."""
+    if value is None or round(value * 100) == 0:
+        return "flat"
+    return "up" if value > 0 else "down"
+
+
+@register.filter
+def label(code, kind: str) -> str:
+    """`{{ r.status|label:"order_status" }}`: the words for a stored code (see guanxi.web.labels)."""
+    from guanxi.web.labels import code_label
+
+    return code_label(kind, code)
