@@ -9,7 +9,6 @@ from ninja import Field, Schema
 
 from guanxi.activities.models import TaskKind
 from guanxi.api.schemas import InputSchema, MoneyOut, PageQuery, QuerySchema, UserRef
-from guanxi.workspaces.tenancy import current_workspace
 
 RULES_DOC = (
     'The rule: {"all": [...]} or {"any": [...]} of conditions {"field", "op", "value"} and nested groups. '
@@ -80,8 +79,6 @@ class CustomerBrief(Schema):
     rfm_segment: str
     value_class: str
     clv: MoneyOut | None
-    currency: str = Field(..., description="The workspace's reporting currency, which total_paid and clv are in "
-                                           "(each order converted at its day's rate).")
     p_alive: float | None
     churn_risk: str
 
@@ -128,10 +125,6 @@ class CustomerBrief(Schema):
     def resolve_clv(obj):
         score = CustomerBrief._score(obj)
         return score.clv if score else None
-
-    @staticmethod
-    def resolve_currency(obj) -> str:
-        return current_workspace().currency
 
     @staticmethod
     def resolve_p_alive(obj):

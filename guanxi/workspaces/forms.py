@@ -5,14 +5,14 @@ import json
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from guanxi.commerce.money import PLATFORM_CURRENCY
 from guanxi.customers.models import FieldType
 from guanxi.workspaces.models import Platform, Role
 
 
-# Marketplaces that settle in yuan; a store anywhere else (Shopify, an own site, offline) sells, by default, in the
-# currency the workspace reports in.
-YUAN_PLATFORMS = frozenset({Platform.TAOBAO, Platform.TMALL, Platform.JD, Platform.PINDUODUO, Platform.DOUYIN,
-                            Platform.WECHAT})
+# Marketplaces that settle in yuan (those the CLI's new stores take CNY for); a store anywhere else (Shopify, an
+# own site, offline) sells, by default, in the currency the workspace reports in.
+YUAN_PLATFORMS = frozenset(platform for platform, code in PLATFORM_CURRENCY.items() if code == "CNY")
 
 
 def platform_currency(platform: str, *, reporting_currency: str) -> str:
