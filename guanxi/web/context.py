@@ -1,5 +1,6 @@
 """Template context shared by every page: the workspace, the role and the workspaces a user can switch to."""
 
+from guanxi.imports.jobs import may_import
 from guanxi.workspaces.permissions import Perm, allowed
 from guanxi.workspaces.selectors import memberships_of
 
@@ -32,6 +33,7 @@ def workspace(request) -> dict:
         "role": role,
         "can_write": allowed(role, Perm.WRITE),
         "can_manage": allowed(role, Perm.MANAGE),
+        "can_import": may_import(role),  # owner and sales: the Import menu entry and buttons
         "can_see_contact": allowed(role, Perm.SEE_CONTACT),
         "my_memberships": lambda: memberships_of(request.user),
         "nav_section": _nav_section(request),
