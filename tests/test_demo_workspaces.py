@@ -150,3 +150,23 @@ def test_a_demo_built_before_cdnow_moved_out_says_how_to_start_afresh(db, tmp_pa
     with caplog.at_level("WARNING", logger="guanxi.demo"):
         build_demo(customers=30, orders=120, now=NOW, cdnow_path=cdnow)
     assert any("earlier demo" in r.getMessage() and "'cdnow'" in r.getMessage() for r in caplog.records)
+
+
+def test_region_segments_find_the_buyers_abroad_and_in_china_by_their_addresses(demo):
+    from guanxi.customers.models import Customer
+    from guanxi.segments.services import segment_create
+
+    with tenancy.active(demo.workspace):
+        us = segment_create(name="US buyers", rules={"all": [{"field": "country", "op": "=", "value": "US"}]},
+                            as_of=NOW)
+        americans = Customer.objects.filter(country="US", merged_into__isnull=True)
+        us.refresh_from_db()
+        assert us.member_count == americans.count() > 0
+        # Where their orders went: each buyer among them has a Shopify order shipped to the US (leads: none).
+        buyers = americans.filter(orders__isnull=False).distinct()
+        assert buyers.exists() and not buyers.exclude(orders__store__name=SHOPIFY.name, orders__country="US").exists()
+        province = Customer.objects.filter(country="CN").values_list("province", flat=True).first()
+        region = segment_create(name="One province", as_of=NOW,
+                                rules={"all": [{"field": "province", "op": "=", "value": province}]})
+        region.refresh_from_db()
+        assert region.member_count == Customer.objects.filter(province=province).count() > 0

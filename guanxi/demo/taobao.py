@@ -175,7 +175,7 @@ def generate_taobao_store(
     for store in found.values():
         if Order.all_workspaces.filter(store=store).exists():
             raise ValueError(f"The store {store.name!r} already has orders; generate into a new store.")
-    made = []
+    made, store_objects = [], []
     for spec in specs:
         store = found.get(spec.name)
         if store is None:
@@ -183,6 +183,7 @@ def generate_taobao_store(
 
             store = store_create(workspace=workspace, name=spec.name, platform=spec.platform, currency=spec.currency)
         made.append((store.pk, spec))
+        store_objects.append(store)
 
     # Unique values (phones, nicks, order numbers) come from a running index; starting past the customers and
     # orders the workspace already has keeps a second generated store from repeating the first one's.
@@ -258,10 +259,10 @@ def generate_taobao_store(
         Interaction: counts["interactions"], Task: counts["tasks"], Opportunity: counts["opportunities"],
         SurveyRecord: customers // 50,
     })
-    stores_made = Store.all_workspaces.in_bulk([pk for pk, _ in made])
     return TaobaoGeneration(
-        store=stores_made[made[0][0]], stores=tuple(stores_made[pk] for pk, _ in made),
-        orders_by_store={spec.name: by_store[pk] for pk, spec in made}, customers=customers, orders=counts["orders"], order_lines=counts["lines"],
+        store=store_objects[0], stores=tuple(store_objects),
+        orders_by_store={spec.name: by_store[pk] for pk, spec in made}, customers=customers,
+        orders=counts["orders"], order_lines=counts["lines"],
         shipments=counts["shipments"], interactions=counts["interactions"], tasks=counts["tasks"],
         opportunities=counts["opportunities"], seconds=time.perf_counter() - started,
     )
