@@ -202,6 +202,8 @@ def _cmd_demo(args) -> int:
     print(f"  Username:  {demo.username}")
     print(f"  Password:  {demo.password}")
     print(f"  Workspace: {getattr(demo.workspace, 'slug', demo.workspace)}", flush=True)
+    if getattr(demo, "stores_summary", ""):
+        print(f"  Stores:    {demo.stores_summary}", flush=True)
     if getattr(demo, "cdnow_workspace", None) is not None:
         print(f"  Also:      {demo.cdnow_workspace.slug} (the real CDNOW data, 1997–98, USD; switch at the top)",
               flush=True)

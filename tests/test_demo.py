@@ -21,12 +21,14 @@ from guanxi.commerce.selectors import order_stats
 from guanxi.customers.identity import normalize_phone
 from guanxi.customers.models import Consent, Customer, CustomerTag, Identity
 from guanxi.demo import DEMO_PASSWORD, DEMO_USERS, build_demo
+from guanxi.demo import abroad as A
 from guanxi.demo.cdnow import CDNOW_MASTER, load_cdnow
+from guanxi.demo.stores import ABROAD_ORDER_SHARE, DEMO_STORES, SHOPIFY, TAOBAO, TMALL, USD_CNY, usd_price_cents
 from guanxi.demo.taobao import generate_taobao_store
-from guanxi.demo.vocabulary import MOBILE_PREFIXES
+from guanxi.demo.vocabulary import MOBILE_PREFIXES, PRODUCTS
 from guanxi.workspaces import tenancy
-from guanxi.workspaces.models import Membership, Role, Store
-from guanxi.workspaces.services import member_add, user_ensure, workspace_create
+from guanxi.workspaces.models import ExchangeRate, Membership, Role, Store
+from guanxi.workspaces.services import exchange_rate_set, member_add, user_ensure, workspace_create
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
 NOW = dt.datetime(2025, 6, 18, 6, 30, tzinfo=dt.timezone.utc)  # 14:30 in Shanghai
@@ -175,7 +177,10 @@ def test_generated_shop_has_every_status_with_consistent_money_times_and_shipmen
             assert normalize_phone(value) == value and value.startswith("+861") and tail == value[-4:]
         assert not Identity.objects.filter(kind="taobao_ouid", store__isnull=True).exists()
         for c in Customer.objects.all():
-            assert c.name and c.name_key == c.name.lower() and c.province and c.city
+            assert c.name and c.name_key == c.name.lower() and c.province and c.city and c.country == "CN"
+        # Each order keeps its shipping address's parts (region segments and the importers' address rules).
+        assert all(o.country == "CN" and o.province and o.city and o.district and
+                   o.receiver_address.startswith(o.province + o.city + o.district) for o in orders)
         assert Consent.objects.filter(channel="sms").exists() and CustomerTag.objects.exists()
 
         # Staff work: chat notes, opportunities in several stages, and each member's follow-ups due today.
@@ -217,6 +222,70 @@ def test_generating_into_a_store_that_has_orders_is_refused(db):
         generate_taobao_store(workspace=workspace, customers=5, orders=10, now=NOW)
 
 
+def test_the_shop_sells_in_taobao_tmall_and_shopify_with_buyers_shared_across_stores(db, staff):
+    workspace = workspace_create(slug="multi", name="Multi-store", time_zone="Asia/Shanghai")
+    users = staff(workspace)
+    result = generate_taobao_store(workspace=workspace, customers=200, orders=1000, seed=4, now=NOW,
+                                   staff=[u.pk for u in users], stores=DEMO_STORES)
+    usd_prices = {sku: usd_price_cents(price) for sku, _, _, price, _, _ in PRODUCTS}
+    with tenancy.active(workspace):
+        stores = {s.name: s for s in Store.objects.all()}
+        assert {(s.name, s.platform, s.currency) for s in stores.values()} == {
+            (spec.name, spec.platform, spec.currency) for spec in DEMO_STORES}
+        per_store = Counter(Order.objects.values_list("store__name", flat=True))
+        assert result.orders == sum(per_store.values()) == 1000 and result.orders_by_store == per_store
+        # One chunk: the orders abroad are exactly their share; the Chinese stores take the rest, Taobao most.
+        assert per_store[SHOPIFY.name] == round(1000 * ABROAD_ORDER_SHARE)
+        assert per_store[TAOBAO.name] > per_store[TMALL.name] > 0
+
+        shopify = stores[SHOPIFY.name]
+        usd = list(Order.objects.filter(store=shopify).prefetch_related("lines"))
+        assert {o.status for o in usd} == set(OrderStatus.values)  # every status shows in the small store too
+        for o in usd:
+            assert o.currency == "USD" and o.number.startswith("#") and o.country != "CN" and o.city
+            assert o.paid_amount == o.goods_amount + o.shipping_amount - o.discount_amount or not o.paid_at
+            assert o.postcode and o.receiver_address.endswith(o.postcode) and o.city in o.receiver_address
+            for line in o.lines.all():
+                assert line.unit_price * 100 == usd_prices[line.sku] and line.title == A.PRODUCT_TITLES[line.sku]
+                assert line.unit_cost < line.unit_price  # a dollar cost, not the yuan one
+        assert len({o.number for o in usd}) == len(usd)
+        assert {o.country for o in usd} - {"SG"} and all(o.province for o in usd if o.country != "SG")
+        carriers = {name for name, _, _ in A.CARRIERS}
+        assert set(Shipment.objects.filter(order__store=shopify).values_list("carrier", flat=True)) <= carriers
+        assert not Order.objects.exclude(store=shopify).exclude(currency="CNY").exists()
+
+        # Buyers abroad: they live where the Shopify orders go, with an email (Shopify's checkout needs one).
+        abroad = Customer.objects.exclude(country="CN")
+        assert abroad.exists() and all(c.city for c in abroad)
+        assert not abroad.exclude(identities__kind="email").exists()
+        for c in abroad.filter(orders__store=shopify).distinct():
+            latest = Order.objects.filter(customer=c).order_by("-placed_at").first()
+            assert (c.country, c.city, c.postcode) == (latest.country, latest.city, latest.postcode)
+
+        # One customer across stores: the same person (one record, one phone / nick / email) bought in two.
+        stores_of = defaultdict(set)
+        for customer_id, name in Order.objects.values_list("customer_id", "store__name"):
+            stores_of[customer_id].add(name)
+        both_chinese = [c for c, names in stores_of.items() if {TAOBAO.name, TMALL.name} <= names]
+        with_shopify = [c for c, names in stores_of.items() if {TAOBAO.name, SHOPIFY.name} <= names]
+        assert both_chinese and with_shopify
+        for customer_id in with_shopify:  # overseas Chinese: their Taobao orders came first, shipped in China
+            kinds = set(Identity.objects.filter(customer_id=customer_id).values_list("kind", flat=True))
+            assert {"buyer_nick", "email"} <= kinds
+            orders = list(Order.objects.filter(customer_id=customer_id).order_by("placed_at", "id")
+                          .values_list("store__name", "country"))
+            assert {country for name, country in orders if name == TAOBAO.name} == {"CN"}
+        assert len(set(Identity.objects.values_list("kind", "value"))) == Identity.objects.count()
+
+
+def test_generating_several_stores_refuses_before_making_any_when_one_has_orders(db):
+    workspace = workspace_create(slug="half", name="Half", time_zone="Asia/Shanghai")
+    generate_taobao_store(workspace=workspace, store_name=TMALL.name, customers=5, orders=10, now=NOW)
+    with pytest.raises(ValueError, match=TMALL.name):
+        generate_taobao_store(workspace=workspace, customers=5, orders=10, now=NOW, stores=DEMO_STORES)
+    assert list(Store.all_workspaces.filter(workspace=workspace).values_list("name", flat=True)) == [TMALL.name]
+
+
 def snapshot(workspace) -> dict:
     """Everything generated in `workspace`, with customers named by their rank instead of their id."""
     rank = {pk: n for n, pk in enumerate(
@@ -231,7 +300,8 @@ def snapshot(workspace) -> dict:
             "name", "gender", "birthday", "province", "city", "district", "address", "company", "display_phone",
             "lifecycle_stage", "owner_id", "created_at")),
         "identities": rows(Identity, "kind", "value", "tail"),
-        "orders": rows(Order, "number", "status", "goods_amount", "shipping_amount", "discount_amount",
+        "orders": rows(Order, "store__name", "currency", "country", "province", "city", "postcode", "number",
+                       "status", "goods_amount", "shipping_amount", "discount_amount",
                        "paid_amount", "refunded_amount", "placed_at", "paid_at", "shipped_at", "completed_at",
                        "closed_at", "receiver_name", "receiver_phone", "receiver_address", "buyer_message"),
         "lines": rows(OrderLine, "order__number", "sku", "title", "quantity", "unit_price", "amount",
@@ -253,13 +323,14 @@ def test_one_seed_makes_the_same_shop_whether_written_in_one_thread_or_two():
     user = user_ensure(username="seed-sales", password="generate-2718")
     for workspace in workspaces:
         member_add(workspace=workspace, user=user, role=Role.SALES)
-    common = dict(customers=120, orders=700, now=NOW, staff=[user.pk], chunk_customers=50)
+    common = dict(customers=120, orders=700, now=NOW, staff=[user.pk], chunk_customers=50, stores=DEMO_STORES)
     generate_taobao_store(workspace=workspaces[0], seed=11, parallel=False, **common)
     generate_taobao_store(workspace=workspaces[1], seed=11, parallel=connection.vendor == "postgresql", **common)
     generate_taobao_store(workspace=workspaces[2], seed=12, parallel=False, **common)
     first, second, other = (snapshot(w) for w in workspaces)
     assert first == second
     assert len(first["orders"]) == 700 and first["shipments"] and first["tasks"]
+    assert {row[1] for row in first["orders"]} == {spec.name for spec in DEMO_STORES}
     assert first["customers"] != other["customers"] and first["orders"] != other["orders"]
 
 
@@ -297,13 +368,20 @@ def test_build_demo_makes_logins_for_every_role_and_loading_again_adds_nothing(d
     assert User.objects.get(username="demo").check_password(DEMO_PASSWORD)
     xiaoli = User.objects.get(username="xiaoli")
     with tenancy.active(login.workspace):
-        assert set(Store.objects.values_list("name", flat=True)) == {"淘宝旗舰店"}  # CDNOW: its own workspace
+        # CDNOW: its own workspace; the generated shop's three stores here.
+        assert set(Store.objects.values_list("name", flat=True)) == {spec.name for spec in DEMO_STORES}
         today = my_follow_ups_today(xiaoli, now=NOW).filter(due_on=NOW.astimezone(SHANGHAI).date())
         assert today.count() >= 3
         orders = Order.objects.count()
 
+        # The illustrative USD rate, so the Shopify store's dollars count in the yuan figures.
+        assert list(ExchangeRate.objects.values_list("currency", "rate", "valid_from")) == [("USD", USD_CNY, None)]
+    exchange_rate_set(workspace=login.workspace, currency="USD", rate="6.9")  # the owner's own
+
     again = build_demo(customers=80, orders=400, now=NOW, cdnow_path=cdnow)
     assert (again.workspace, again.cdnow_orders_created, again.taobao_orders_created) == (login.workspace, 0, 0)
+    with tenancy.active(login.workspace):
+        assert list(ExchangeRate.objects.values_list("rate", flat=True)) == [Decimal("6.9")]
 
     # Opened the next day: everyone who works customers again has follow-ups due that day.
     tomorrow = NOW + dt.timedelta(days=1)

@@ -1,6 +1,8 @@
 """The demo: two workspaces, and a login for each role in both.
 
-* `demo` — a generated Chinese shop (Taobao-style store, CNY, Asia/Shanghai), scored as of today.
+* `demo` — a generated Chinese shop (Asia/Shanghai, reporting in CNY), scored as of today: a Taobao and a Tmall
+  store in yuan and a small Shopify store selling abroad in dollars (`guanxi.demo.stores`), some buyers in two
+  of them, and an illustrative USD rate (USD_CNY) so the figures across stores convert.
 * `cdnow` — the real CDNOW transaction log (1997-01-01..1998-06-30, USD, America/New_York) in its store `CDNOW`,
   scored as of 1998-06-30, its last day (`AnalyticsAsOf`): in a 2026 shop its buyers would be 29 years lapsed.
 
@@ -72,6 +74,18 @@ class DemoLogin:
     def taobao_orders_created(self) -> int:
         return self.taobao.orders if self.taobao else 0
 
+    @property
+    def stores_summary(self) -> str:
+        """The demo workspace's stores and currencies, and the rates that convert them (for the command line)."""
+        from guanxi.workspaces.models import ExchangeRate, Store
+
+        stores = Store.all_workspaces.filter(workspace=self.workspace).order_by("id")
+        rates = ExchangeRate.all_workspaces.filter(workspace=self.workspace, valid_from__isnull=True)
+        text = ", ".join(f"{store.name} ({store.currency})" for store in stores)
+        converted = "; ".join(f"1 {rate.currency} = {rate.rate.normalize()} {self.workspace.currency}"
+                              for rate in rates)
+        return f"{text}; {converted} (an illustrative rate: set yours in Settings)" if converted else text
+
 
 def build_demo(
     *, customers: int = 2000, orders: int = 10000, progress: bool = False, seed: int = 1,
@@ -79,10 +93,11 @@ def build_demo(
 ) -> DemoLogin:
     """Create (or complete) the demo workspaces; returns the owner's login.
 
-    `customers`/`orders` size the generated Taobao store (made once); `cdnow_path` replaces the CDNOW master file
-    (tests load a slice of it).
+    `customers`/`orders` size the generated shop (made once, the orders split across its stores); `cdnow_path`
+    replaces the CDNOW master file (tests load a slice of it).
     """
     from guanxi.demo.cdnow import CDNOW_MASTER, STORE_NAME, load_cdnow
+    from guanxi.demo.stores import DEMO_STORES
     from guanxi.demo.taobao import DEFAULT_STORE_NAME, generate_taobao_store
     from guanxi.commerce.models import Order
     from guanxi.workspaces.models import Store
@@ -119,14 +134,32 @@ def build_demo(
     generation = None
     if store is None or not Order.all_workspaces.filter(store=store).exists():
         generation = generate_taobao_store(
-            workspace=workspace, customers=customers, orders=orders, seed=seed, now=now,
+            workspace=workspace, customers=customers, orders=orders, seed=seed, now=now, stores=DEMO_STORES,
             staff=[users[name].pk for name in DEMO_STAFF], today_tasks_per_staff=TODAY_TASKS_PER_USER,
             progress=progress,
         )
+    elif Store.all_workspaces.filter(workspace=workspace, name__in=[s.name for s in DEMO_STORES]).count() < len(
+            DEMO_STORES):
+        log.warning("the demo workspace was generated before it had several stores; for the multi-store demo "
+                    "remove the demo database and run `guanxi demo` again")
+    _ensure_usd_rate(workspace)
     _top_up_todays_tasks(workspace, [users[name] for name in DEMO_STAFF], now=now)
     _refresh_segments(workspace, now=now)
     return DemoLogin(workspace=workspace, cdnow_workspace=cdnow_workspace, username=DEMO_USERS[0][0],
                      password=DEMO_PASSWORD, cdnow=cdnow, taobao=generation)
+
+
+def _ensure_usd_rate(workspace: Workspace) -> None:
+    """Give the demo an undated USD rate (USD_CNY, illustrative) unless the owner has set one, so the Shopify
+    store's dollars count in the workspace's yuan figures instead of being left out."""
+    from guanxi.demo.stores import USD_CNY
+    from guanxi.workspaces import tenancy
+    from guanxi.workspaces.models import ExchangeRate
+    from guanxi.workspaces.services import exchange_rate_set
+
+    with tenancy.active(workspace):
+        if workspace.currency != "USD" and not ExchangeRate.objects.filter(currency="USD").exists():
+            exchange_rate_set(workspace=workspace, currency="USD", rate=USD_CNY)
 
 
 def _score_cdnow(workspace: Workspace, *, loaded: bool) -> None:

@@ -25,6 +25,6 @@ INTERACTION = (*STAMPED, "customer", "kind", "channel", "summary", "body", "occu
 TASK = (*STAMPED, "customer", "title", "kind", "assignee", "due_on", "status", "outcome", "completed_at",
         "created_by")
 OPPORTUNITY = (*STAMPED, "customer", "title", "stage", "value", "currency", "expected_close", "owner", "note")
-# What an order import writes: the orders' shipping address parts too (demo loaders leave them to the defaults).
+# What an order import and the generated shop write: the shipping address parts too (CDNOW has none: defaults).
 ORDER_IMPORTED = (*ORDER, "country", "province", "city", "district", "postcode")
 CUSTOMER_IMPORTED = (*CUSTOMER, "postcode")
