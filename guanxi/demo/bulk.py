@@ -31,6 +31,7 @@ class BulkWriter:
         self._next_id: dict[str, int] = {}
         self._sequences: dict[str, str] = {}
         self._skip_triggers: bool | None = None
+        self._durable = False  # `durable_commit` was called in the current `transaction()`
         # PostgreSQL gets an explicit offset; the SQLite backend stores naive UTC text, as Django does.
         self._ts_suffix = "+00" if self.postgres else ""
 
@@ -60,8 +61,11 @@ class BulkWriter:
                                [sequence, count])
                 low, high, scattered = cursor.fetchone()
                 return list(range(low, high + 1)) if scattered is None else list(scattered)
-            # SQLite: the caller holds the write lock (atomic() begins IMMEDIATE), so max(id) cannot move under
-            # us; sqlite_sequence remembers ids of deleted rows, which must not be reused.
+        # SQLite: read max(id) and sqlite_sequence (which remembers ids of deleted rows, never to be reused) and
+        # move sqlite_sequence past the ids taken, under the write lock (atomic() begins IMMEDIATE). Once that
+        # commits, AUTOINCREMENT gives no other writer these ids, so a sliced import may reserve ids in one short
+        # transaction and insert them in later ones; inside the caller's transaction it rolls back with it.
+        with transaction.atomic(using=self.connection.alias), self.connection.cursor() as cursor:
             pk = self.connection.ops.quote_name(model._meta.pk.column)
             cursor.execute(f"SELECT COALESCE(MAX({pk}), 0) FROM {self.connection.ops.quote_name(table)}")
             highest = cursor.fetchone()[0]
@@ -69,6 +73,10 @@ class BulkWriter:
             row = cursor.fetchone()
             start = max(highest, row[0] if row else 0, self._next_id.get(table, 0) - 1) + 1
             self._next_id[table] = start + count
+            if row is None:
+                cursor.execute("INSERT INTO sqlite_sequence (name, seq) VALUES (%s, %s)", [table, start + count - 1])
+            else:
+                cursor.execute("UPDATE sqlite_sequence SET seq = %s WHERE name = %s", [start + count - 1, table])
             return list(range(start, start + count))
 
     # -- rows ---------------------------------------------------------------------------------------------------
@@ -205,20 +213,19 @@ class BulkWriter:
         return max((int(stat.split()[0]) for (stat,) in cursor.fetchall()), default=0)
 
     @contextlib.contextmanager
-    def transaction(self, *, trusted_references: bool = False, durable: bool = False) -> Iterator[None]:
+    def transaction(self, *, trusted_references: bool = False) -> Iterator[None]:
         """`transaction.atomic()` tuned for bulk loading.
 
         On PostgreSQL, commits skip waiting for the WAL flush (a crash loses at most the last chunks, which are
-        loaded again) — unless `durable`: an import's one commit is what makes it visible and reported as
-        succeeded, so a server crash after it must not lose it (synchronous_commit goes back on just before it;
-        the loading itself never waited for a flush anyway, only a COMMIT does). With `trusted_references` the per-row foreign-key triggers are skipped
+        loaded again) unless `durable_commit()` was called inside. With `trusted_references` the per-row
+        foreign-key triggers are skipped
         (`session_replication_role = replica`) when the database role may: for rows whose references the caller
         made or looked up itself in the same run those checks cannot fail, and they cost as much as the inserts.
         Unique and check constraints still apply. Both settings end with the block, also inside a caller's
         transaction.
         """
         nested = self.connection.in_atomic_block
-        with transaction.atomic(using=self.connection.alias), self._sqlite_cache():
+        with transaction.atomic(using=self.connection.alias), self.sqlite_cache():
             settings = []
             if self.postgres:
                 settings.append("synchronous_commit")
@@ -227,18 +234,27 @@ class BulkWriter:
                         settings.append("session_replication_role")
                         cursor.execute("SET LOCAL session_replication_role TO replica")
                     cursor.execute("SET LOCAL synchronous_commit TO off")
+            self._durable = False
             yield
-            if durable and self.postgres:
-                with self.connection.cursor() as cursor:
-                    cursor.execute("SET LOCAL synchronous_commit TO on")
+            if self._durable:  # stays on, through the caller's transaction's COMMIT too
                 settings.remove("synchronous_commit")
+                self._durable = False
             if nested and settings:  # SET LOCAL would otherwise last until the caller's transaction ends
                 with self.connection.cursor() as cursor:
                     for name in settings:
                         cursor.execute(f"SET LOCAL {name} TO DEFAULT")
 
+    def durable_commit(self) -> None:
+        """Inside `transaction()`: the COMMIT that ends it (or the caller's that it is part of) waits for the WAL
+        flush after all. For the commit that makes an import visible: a server crash after "succeeded" must not
+        lose it. (SQLite: nothing to do.)"""
+        if self.postgres:
+            with self.connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO on")
+            self._durable = True
+
     @contextlib.contextmanager
-    def _sqlite_cache(self) -> Iterator[None]:
+    def sqlite_cache(self) -> Iterator[None]:
         """On SQLite, a page cache of SQLITE_BULK_CACHE_KIB for the load, then the connection's own again. With
         the default 2 MB every insert into an index larger than that reads its pages back from the file: a
         million-order Taobao import took 112 s with it, 88 s with 64 MB and 77 s with 256 MB (2026-12-01)."""
@@ -272,6 +288,13 @@ class PreparedInsert:
     def __init__(self, writer: BulkWriter, model, fields, frame, sql: str | None, pieces: list[bytes]):
         self._writer, self._model, self._fields, self._frame = writer, model, fields, frame
         self._sql, self._pieces = sql, pieces
+
+    def split(self, rows: int) -> list[PreparedInsert]:
+        """This insert as inserts of at most `rows` rows each, in order (SQLite's; a COPY stays whole)."""
+        if self._sql is not None or len(self._frame) <= rows:
+            return [self]
+        return [PreparedInsert(self._writer, self._model, self._fields, part, None, [])
+                for part in self._frame.iter_slices(rows)]
 
     def run(self) -> int:
         """Insert the rows; returns how many."""

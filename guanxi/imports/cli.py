@@ -7,6 +7,7 @@ was imported)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -129,7 +130,8 @@ def _cmd_import(args, *, workspace_for, error) -> int:
                                        rejects_path=args.rejects, column_map=args.column_map,
                                        progress=bar.update if bar else None)
             else:
-                with transaction.atomic():
+                # Into an existing store the import is not wrapped, so on SQLite it runs in slices (imports.staging).
+                with transaction.atomic() if store.pk is None else contextlib.nullcontext():
                     if store.pk is None:
                         store = store_create(workspace=workspace, name=store.name, platform=store.platform,
                                              currency=store.currency)

@@ -1,8 +1,9 @@
 """Imports from the upload page: keep the upload, preview it as it will be read, run it as a background job.
 
-The import itself is `orders_import` (one transaction). Its progress cannot go through the database — rows written
-inside that transaction are invisible to the page until it commits — so the job writes the number of rows done to
-a small file next to the upload, which the page polls.
+The import itself is `orders_import` (one transaction, or on SQLite staged slices invisible until published, see
+guanxi.imports.staging). Its progress does not go through the database — rows written are invisible to the page
+until the import is published — so the job writes the number of rows done to a small file next to the upload,
+which the page polls. A staged run found interrupted has its staged rows discarded at once.
 
 A running job also shows it is alive by touching a `heartbeat` file beside the upload every few seconds, from a
 thread of its own (the import holds SQLite's write lock for its whole transaction, so the heartbeat must not need
@@ -180,9 +181,22 @@ def import_job_check(job: ImportJob) -> ImportJob:
         .update(status=ImportJob.Status.INTERRUPTED, finished_at=now, updated_at=now)
     if changed:
         job.status, job.finished_at, job.updated_at = ImportJob.Status.INTERRUPTED, now, now
+        _discard_staged(job)
     else:
         job.refresh_from_db()
     return job
+
+
+def _discard_staged(job: ImportJob) -> None:
+    """The rows a killed staged run left (invisible while its job is staging) go now, not at the next import."""
+    from guanxi.imports import staging
+
+    if job.stage != staging.STAGING or not staging.usable():
+        return
+    try:
+        staging.discard(job)
+    except Exception:  # noqa: BLE001 - a reader must still get its page; the next import discards them
+        pass
 
 
 def import_job_retry(*, job: ImportJob) -> ImportJob:
@@ -245,12 +259,17 @@ def import_job_run(*, job_id: int) -> ImportJob:
             done += rows
             marker.write_text(str(done))
 
+        def published(result) -> None:  # in the transaction that makes the import visible: done with it
+            ImportJob.all_workspaces.filter(pk=job.pk, attempts=job.attempts).update(
+                status=ImportJob.Status.DONE, result=_capped(result.as_json()), finished_at=timezone.now())
+
         with _Heartbeat(heartbeat_path(job)):
             try:
                 result = orders_import(
                     workspace=job.workspace, store=job.store, path=job.path, items_path=job.items_path or None,
                     fmt=job.format or None, on_error=job.on_error,
                     rejects_path=Path(job.path).parent / "rejects.csv", progress=progress, job=job,
+                    on_publish=published,
                 )
             except ImportFailed as failed:
                 job.status, job.result = ImportJob.Status.FAILED, stored_result(failed.result.as_json())

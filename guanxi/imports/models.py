@@ -42,10 +42,17 @@ class ImportJob(WorkspaceOwned):
     undone_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                   related_name="+")
     undo_summary = models.JSONField(default=dict, blank=True)
+    # Sliced imports on SQLite (guanxi.imports.staging): while `stage` is "staging" the rows carrying this job's id
+    # are invisible to every reader; "published" makes them visible at once; "discarded": removed after a crash.
+    stage = models.CharField(max_length=10, blank=True, default="")
+    stage_host = models.CharField(max_length=255, blank=True, default="")  # the staging process, for liveness
+    stage_pid = models.IntegerField(null=True, blank=True)
+    stage_beat = models.DateTimeField(null=True, blank=True, help_text="Last slice written while staging.")
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["workspace", "-created_at"], name="import_job_recent")]
+        indexes = [models.Index(fields=["workspace", "-created_at"], name="import_job_recent"),
+                   models.Index(fields=["stage"], name="import_job_stage")]
 
     def __str__(self) -> str:
         return self.original_name

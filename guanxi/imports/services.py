@@ -29,7 +29,7 @@ from guanxi.customers.identity import is_masked
 from guanxi.customers.models import Channel, Consent, Customer, CustomerTag, Identity, Lifecycle, Tag
 from guanxi.demo import tables
 from guanxi.demo.bulk import BulkWriter, PreparedInsert
-from guanxi.imports import addresses, columnar, customer_addresses, lookups, readers
+from guanxi.imports import addresses, columnar, customer_addresses, lookups, readers, staging
 from guanxi.imports.buyer_keys import Key, buyer_keys
 from guanxi.imports.models import ImportJob
 from guanxi.imports.undo import ImportRecord
@@ -267,6 +267,33 @@ class _Engine:
         # the one in flight. Every key they write is in `known`, which is what lets lookups run before them.
         self.writes = _Writes(threaded=self.writer.postgres)
         self.unsent: Callable[[], None] | None = None
+        # A staged import (guanxi.imports.staging) writes in slices and keeps what would change rows that existed
+        # before it for `publish`: those changes, in order, and what later chunks must see of them.
+        self.staged = False
+        self.deferred: list[Callable[[], None]] = []
+        self.pending_orders: dict[str, Order] = {}  # number → an order as its deferred update leaves it
+        self.deferred_keys: dict[Key, int] = {}  # identities of existing customers not written yet
+        self.deferred_identities: list[tuple[Key, int]] = []
+
+    def write_slice(self):
+        """One write transaction of a staged import; nothing (the caller's transaction) otherwise."""
+        import contextlib
+
+        return staging.write_slice(self.record.job) if self.staged else contextlib.nullcontext()
+
+    def publish_work(self) -> None:
+        """A staged import's deferred changes, applied inside `staging.publish`'s transaction."""
+        for apply in self.deferred:
+            apply()
+        if self.deferred_identities:
+            buyers = _NewBuyers(self.job_id)
+            buyers.identities(self.deferred_identities)
+            buyers.write(self.writer, workspace_id=self.workspace.pk, now=self.now)
+        customer_addresses.take_latest_order_address(self.address_customers - self.new_customers,
+                                                     connection=self.writer.connection,
+                                                     now=self.writer_ts(timezone.now()))
+        if self.record:
+            self.record.flush()
 
     def settle(self) -> None:
         """Every write of this import in the database: before reading anything but identities (and before the
@@ -361,7 +388,11 @@ class _Engine:
                 if len(keys) > 1:  # a single key is the one just found
                     for key in keys:
                         if key not in known and key not in placeholder:
-                            new_identities.append((key, customer_id))
+                            if self.staged and customer_id not in self.new_customers:
+                                self.deferred_identities.append((key, customer_id))
+                                self.deferred_keys[key] = customer_id
+                            else:
+                                new_identities.append((key, customer_id))
                             known[key] = customer_id
                             if self.record and customer_id not in self.new_customers:
                                 self.record.identity(customer_id, *key)
@@ -405,6 +436,7 @@ class _Engine:
             self.settle()
             self.known.clear()
             self.absent.clear()
+            self.known.update(self.deferred_keys)  # not in the database until the publish
 
     def _consents(self, rows: list[OrderRow], customer_ids: list[int]) -> None:
         """Shopify's Accepts Marketing: the email consent as of the buyer's latest order in the file."""
@@ -469,10 +501,21 @@ class _Engine:
             rows[i].name, rows[i].phone, rows[i].receiver_address, _row_address(rows[i])), buyers)
         buyers.write(self.writer, workspace_id=self.workspace.pk, now=self.now)
         self._bound_cache()
-        self._consents(rows, customer_ids)
-        self._tags(rows, customer_ids)
+        if self.staged:  # consents and tags are read and written at the publish, chunk by chunk as here
+            marked = [(row, customer_id) for row, customer_id in zip(rows, customer_ids)
+                      if row.tags or (row.accepts_marketing is not None and row.email)]
+            if marked:
+                kept_rows, kept_ids = [row for row, _ in marked], [customer_id for _, customer_id in marked]
+                self.deferred.append(functools.partial(self._consents, kept_rows, kept_ids))
+                self.deferred.append(functools.partial(self._tags, kept_rows, kept_ids))
+        else:
+            self._consents(rows, customer_ids)
+            self._tags(rows, customer_ids)
         existing = {order.number: order for order in
                     _orders_by_number(self.store, list(latest))}
+        if self.pending_orders:  # as the deferred updates of earlier chunks leave them
+            existing.update((number, self.pending_orders[number]) for number in latest
+                            if number in self.pending_orders)
         new_orders, changed, notes, refilled = [], [], [], []
         now = timezone.now()
         ts = self.writer_ts
@@ -525,19 +568,30 @@ class _Engine:
         self.writer.insert(Order, ORDER_FIELDS, order_rows)
         self.writer.insert(OrderLine, tables.ORDER_LINE, lines)
         self.writer.insert(Shipment, tables.SHIPMENT, shipments)
-        if changed:
-            Order.objects.bulk_update(changed, [*COMPARED, "updated_at"])
-            Interaction.objects.bulk_create(notes)
-            if self.record:
-                self.record.notes(notes)
-        if refilled:
-            Order.objects.bulk_update(refilled, list(ADDRESS_FIELDS))
-        if self.record:  # nothing else is writing now (settled above)
-            self.record.flush()
+        if self.staged:
+            self.pending_orders.update((order.number, order) for order in (*changed, *refilled))
+            if changed or refilled:
+                self.deferred.append(functools.partial(self._update_orders, changed, notes, refilled))
+        else:
+            self._update_orders(changed, notes, refilled)
+            if self.record:  # nothing else is writing now (settled above)
+                self.record.flush()
         self.result.orders_created += len(new_orders)
         self.result.orders_updated += len(changed)
         self.unanalyzed[Order] += len(new_orders)
         self._refresh_statistics()
+
+    def _update_orders(self, changed: list[Order], notes: list[Interaction], refilled: list[Order]) -> None:
+        """Write a chunk's changes to orders in the store: compared fields with their timeline notes, and
+        addresses filled in. `Order.all_workspaces`: the store names the workspace, and a staged import's own
+        orders are still hidden from the tenant manager when a later chunk changes them."""
+        if changed:
+            Order.all_workspaces.bulk_update(changed, [*COMPARED, "updated_at"])
+            Interaction.objects.bulk_create(notes)
+            if self.record:
+                self.record.notes(notes)
+        if refilled:
+            Order.all_workspaces.bulk_update(refilled, list(ADDRESS_FIELDS))
 
     def assign_addresses(self) -> None:
         """Each customer this import touched gets the address of their latest order that has one (by placed_at,
@@ -545,6 +599,14 @@ class _Engine:
         and the fast path (which write a new customer with the address of the order that introduced them) end
         alike; only customers whose address differs are written."""
         self.settle()
+        if self.staged:  # the import's own customers now, in slices; the others' at the publish
+            ids = sorted(self.address_customers & self.new_customers)
+            for start in range(0, len(ids), staging.SLICE_ROWS):
+                with self.write_slice():
+                    customer_addresses.take_latest_order_address(ids[start:start + staging.SLICE_ROWS],
+                                                                 connection=self.writer.connection,
+                                                                 now=self.writer_ts(timezone.now()))
+            return
         customer_addresses.take_latest_order_address(self.address_customers,
                                                      connection=self.writer.connection,
                                                      now=self.writer_ts(timezone.now()))
@@ -580,13 +642,28 @@ class _Engine:
                 names[start + i], phones[start + i], addresses[start + i], parts[start + i]), buyers)
         # The COPY text is made here, while the write before runs: the writes thread then only feeds the server.
         inserts = self._prepare_batch(frame, buyers, order_ids, customer_ids)
-        self.unsent = functools.partial(_run_all, inserts)
+        self.unsent = functools.partial(self._run_sliced if self.staged else _run_all, inserts)
         self.result.rows += len(frame)
         self.result.orders_created += len(frame)
         self.result.warnings += batch.warnings
         self.unanalyzed[Order] += len(frame)
         self._bound_cache()
         return True
+
+    def _run_sliced(self, inserts: list[PreparedInsert]) -> None:
+        """A staged fast batch's inserts, table by table in the order given (customers before the orders that
+        point to them), in pieces of SLICE_ROWS rows: as many pieces per transaction as fit in SLICE_SECONDS.
+        Each commit costs (the WAL gets the touched index pages again), so fewer, fuller slices are faster."""
+        import time
+
+        parts = [part for insert in inserts for part in insert.split(staging.SLICE_ROWS)]
+        done = 0
+        while done < len(parts):
+            with self.write_slice():
+                started = time.perf_counter()
+                while done < len(parts) and time.perf_counter() - started < staging.SLICE_SECONDS:
+                    parts[done].run()
+                    done += 1
 
     def _prepare_batch(self, frame: pl.DataFrame, buyers: _NewBuyers, order_ids: list[int],
                        customer_ids: list[int]) -> list[PreparedInsert]:
@@ -709,8 +786,8 @@ def _text_batches(text: columnar.TextBatches, plan: columnar.Plan, engine: _Engi
 def _import_rows(opened: OpenedFile, engine: _Engine, result: ImportResult, rejects: list[RowError], *,
                  on_error: str, progress) -> None:
     """Every row of the file through the engine, inside the import's transaction, all of it written at the end."""
-    # One import per store at a time.
-    Store.objects.select_for_update().filter(pk=engine.store.pk).first()
+    if not engine.staged:  # one import per store at a time (a staged one holds its workspace's staging lease)
+        Store.objects.select_for_update().filter(pk=engine.store.pk).first()
     chunk: list[OrderRow] = []
     for item in _fast_then_exact(opened, engine, progress):
         if isinstance(item, RowError):
@@ -723,12 +800,14 @@ def _import_rows(opened: OpenedFile, engine: _Engine, result: ImportResult, reje
         result.warnings += item.warnings
         chunk.append(item)
         if len(chunk) >= CHUNK:
-            engine.chunk(chunk)
+            with engine.write_slice():
+                engine.chunk(chunk)
             if progress:
                 progress(len(chunk))
             chunk = []
     if chunk:
-        engine.chunk(chunk)
+        with engine.write_slice():
+            engine.chunk(chunk)
         if progress:
             progress(len(chunk))
     engine.assign_addresses()
@@ -737,11 +816,18 @@ def _import_rows(opened: OpenedFile, engine: _Engine, result: ImportResult, reje
 def orders_import(*, workspace: Workspace, store: Store, path: str | Path, items_path: str | Path | None = None,
                   fmt: str | None = None, dry_run: bool = False, on_error: str = "abort",
                   rejects_path: str | Path | None = None, column_map: dict | None = None,
-                  progress=None, job: ImportJob | None = None) -> ImportResult:
-    """Import one export into `store`. The whole file is one transaction: with on_error="abort" the first bad
-    row raises ImportFailed and nothing is written; with "skip" bad rows go to the reject CSV (default
-    `<path>.rejects.csv`). With dry_run everything is checked and counted, then rolled back. With `job` (the
-    import's saved ImportJob) what it creates and changes is recorded for `guanxi.imports.undo.import_undo`."""
+                  progress=None, job: ImportJob | None = None,
+                  on_publish: Callable[[ImportResult], None] | None = None) -> ImportResult:
+    """Import one export into `store`. Nothing of it is visible before it has all been written: with
+    on_error="abort" the first bad row raises ImportFailed and nothing is written; with "skip" bad rows go to the
+    reject CSV (default `<path>.rejects.csv`). With dry_run everything is checked and counted, then rolled back.
+    With `job` (the import's saved ImportJob) what it creates and changes is recorded for
+    `guanxi.imports.undo.import_undo`. `on_publish(result)` runs in the transaction that makes the import
+    visible (to mark its job done with it).
+
+    On PostgreSQL, or inside a caller's transaction, or without a job, the whole file is one transaction. On
+    SQLite an import with a job is staged (guanxi.imports.staging): written in short transactions, invisible
+    until one short transaction publishes it, so other writers wait at most a slice."""
     result = ImportResult(dry_run=dry_run)
     tz = zoneinfo.ZoneInfo(workspace.time_zone)
     rejects: list[RowError] = []
@@ -750,25 +836,10 @@ def orders_import(*, workspace: Workspace, store: Store, path: str | Path, items
         result.format, result.encoding = opened.format, opened.encoding
         engine = _Engine(workspace=workspace, store=store, result=result,
                          record=ImportRecord(job) if job is not None and not dry_run else None)
-        # PostgreSQL checks Django's deferred foreign keys at COMMIT, one trigger event per row: as costly as the
-        # inserts. Every reference this import writes is to a row it made or looked up in this transaction (with
-        # the store locked), so where the role may, those checks are skipped; unique and check constraints stay.
-        with BulkWriter().transaction(trusted_references=True, durable=True):
-            _claim_workspace(workspace)
-            # Nothing may write on the connection once the transaction ends, nor a write's error hide this one.
-            try:
-                _import_rows(opened, engine, result, rejects, on_error=on_error, progress=progress)
-            except BaseException:
-                engine.close(quiet=True)
-                raise
-            engine.close()
-            if engine.record:
-                engine.record.flush()
-            if dry_run:
-                raise _DryRun
-            if result.orders_created or result.orders_updated:
-                # New money changes scores, the dashboard and score-based segments: queue the analytics refresh.
-                transaction.on_commit(functools.partial(refresh_after_import, workspace.pk))
+        if engine.record is not None and staging.usable():
+            _staged(opened, engine, result, rejects, on_error=on_error, progress=progress, on_publish=on_publish)
+        else:
+            _whole(opened, engine, result, rejects, on_error=on_error, progress=progress, on_publish=on_publish)
     except _DryRun:
         pass
     except OperationalError as error:
@@ -784,6 +855,66 @@ def orders_import(*, workspace: Workspace, store: Store, path: str | Path, items
         _write_rejects(target, rejects)
         result.rejects_path = str(target)
     return result
+
+
+def _whole(opened: OpenedFile, engine: _Engine, result: ImportResult, rejects: list[RowError], *, on_error: str,
+           progress, on_publish) -> None:
+    """The import as one transaction (PostgreSQL; a dry run; inside a caller's transaction)."""
+    # PostgreSQL checks Django's deferred foreign keys at COMMIT, one trigger event per row: as costly as the
+    # inserts. Every reference this import writes is to a row it made or looked up in this transaction (with
+    # the store locked), so where the role may, those checks are skipped; unique and check constraints stay.
+    writer = BulkWriter()
+    with writer.transaction(trusted_references=True):
+        _claim_workspace(engine.workspace)
+        # Nothing may write on the connection once the transaction ends, nor a write's error hide this one.
+        try:
+            _import_rows(opened, engine, result, rejects, on_error=on_error, progress=progress)
+        except BaseException:
+            engine.close(quiet=True)
+            raise
+        engine.close()
+        if engine.record:
+            engine.record.flush()
+        if result.dry_run:
+            raise _DryRun
+        writer.durable_commit()  # loading ran with synchronous_commit off; the commit that shows it may not
+        if on_publish:
+            on_publish(result)
+        if result.orders_created or result.orders_updated:
+            # New money changes scores, the dashboard and score-based segments: queue the analytics refresh.
+            transaction.on_commit(functools.partial(refresh_after_import, engine.workspace.pk))
+
+
+def _staged(opened: OpenedFile, engine: _Engine, result: ImportResult, rejects: list[RowError], *, on_error: str,
+            progress, on_publish) -> None:
+    """The import in slices behind its job's staging marker, then published (SQLite, see guanxi.imports.staging).
+    Any error discards what was staged before it is raised."""
+    job = engine.record.job
+    staging.begin(job)
+    engine.staged = True
+    try:
+        try:
+            with engine.writer.sqlite_cache():  # the bulk page cache across the slices
+                _import_rows(opened, engine, result, rejects, on_error=on_error, progress=progress)
+        except BaseException:
+            engine.close(quiet=True)
+            raise
+        engine.close()
+
+        def apply() -> None:
+            engine.publish_work()
+            if on_publish:
+                on_publish(result)
+            if result.orders_created or result.orders_updated:
+                transaction.on_commit(functools.partial(refresh_after_import, engine.workspace.pk))
+
+        staging.publish(job, apply)
+    except BaseException:
+        try:
+            staging.discard(job)
+        except Exception:  # noqa: BLE001 - the import's own error matters; the rows stay hidden for the sweep
+            pass
+        raise
 
 
 def shopify_payload_row(payload: dict, *, tz: zoneinfo.ZoneInfo) -> OrderRow:

@@ -15,6 +15,7 @@ after an import makes that import's undo refuse.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 from decimal import Decimal
@@ -233,23 +234,38 @@ def import_undo(*, job: ImportJob, by=None) -> dict:
 
 def orders_import_recorded(*, workspace, store: Store, path, source: str = ImportJob.Source.CLI, by=None,
                            **options):
-    """`orders_import` with its ImportJob, so it can be undone: the job is written in the import's transaction
-    (the caller's, if any), so an import that fails leaves no job, nor a store made for it in the same
-    transaction. `options` go to orders_import. Returns (job, result)."""
+    """`orders_import` with its ImportJob, so it can be undone; an import that fails leaves no job. Inside a
+    caller's transaction (or on PostgreSQL) the job is written in the import's transaction, so a failure also
+    leaves no store made for it in the same transaction; a staged SQLite import commits the job first and
+    deletes it on failure. `options` go to orders_import. Returns (job, result)."""
     from pathlib import Path
 
+    from guanxi.imports import staging
     from guanxi.imports.jobs import stored_result
     from guanxi.imports.services import orders_import
 
-    with transaction.atomic():
+    def done(result) -> None:  # in the transaction that makes the import visible
+        job.status, job.result, job.finished_at = ImportJob.Status.DONE, stored_result(result.as_json()), timezone.now()
+        job.rows_total = result.rows
+        job.save(update_fields=["status", "result", "finished_at", "rows_total", "updated_at"])
+
+    # Staged on SQLite (guanxi.imports.staging): the job is committed first, as the staging marker, and deleted
+    # again if the import fails; a killed run leaves it running, then interrupted, its rows discarded.
+    sliced = staging.usable()
+    with contextlib.nullcontext() if sliced else transaction.atomic():
         job = ImportJob(workspace=workspace, store=store, created_by=by, source=source,
                         original_name=Path(path).name[:255], path=str(Path(path).resolve())[:500],
                         items_path=str(options.get("items_path") or "")[:500], format=options.get("fmt") or "",
                         on_error=options.get("on_error", "abort"), status=ImportJob.Status.RUNNING,
                         started_at=timezone.now())
         job.save()
-        result = orders_import(workspace=workspace, store=store, path=path, job=job, **options)
-        job.status, job.result, job.finished_at = ImportJob.Status.DONE, stored_result(result.as_json()), timezone.now()
-        job.rows_total, job.rejects_path = result.rows, result.rejects_path or ""
-        job.save(update_fields=["status", "result", "finished_at", "rows_total", "rejects_path", "updated_at"])
+        try:
+            result = orders_import(workspace=workspace, store=store, path=path, job=job, on_publish=done, **options)
+        except BaseException:
+            if sliced:
+                ImportJob.all_workspaces.filter(pk=job.pk).delete()
+            raise
+        if result.rejects_path:  # written after the publish
+            job.rejects_path = result.rejects_path
+            job.save(update_fields=["rejects_path", "updated_at"])
     return job, result

@@ -28,7 +28,7 @@ from guanxi.commerce.money import workspace_rates
 from guanxi.customers.models import Customer
 from guanxi.demo.bulk import BulkWriter
 from guanxi.insight.models import AnalyticsRun, CustomerScore
-from guanxi.workspaces.tenancy import current_time_zone, current_workspace
+from guanxi.workspaces.tenancy import current_time_zone, current_workspace, visible_clause
 
 FETCH_ROWS = 50_000  # rows per fetch on SQLite: bounded memory on the Python side
 
@@ -140,7 +140,8 @@ def paid_orders() -> PaidOrders:
     marks = ", ".join(["%s"] * len(statuses))
     orders_query = (
         f"SELECT id, customer_id, store_id, {_epoch('placed_at')}, {_money('paid_amount')}, "
-        f"{_money('refunded_amount')}, currency FROM {table_name(Order)} WHERE workspace_id = %s AND status IN ({marks})",
+        f"{_money('refunded_amount')}, currency FROM {table_name(Order)} WHERE workspace_id = %s AND status IN ({marks})"
+        f"{visible_clause()}",
         [workspace_id, *statuses], _ORDER_SCHEMA,
     )
     # Every line is read and those of unpaid orders dropped by the join: cheaper than joining orders in SQL.
@@ -187,7 +188,7 @@ def paid_order_frame() -> pl.DataFrame:
 def customer_ids() -> pl.Series:
     """Ids of the active workspace's customers who have not been merged into another."""
     frame = select_frame(
-        f"SELECT id FROM {table_name(Customer)} WHERE workspace_id = %s AND merged_into_id IS NULL",
+        f"SELECT id FROM {table_name(Customer)} WHERE workspace_id = %s AND merged_into_id IS NULL{visible_clause()}",
         [current_workspace().pk], {"customer_id": pl.Int64},
     )
     return frame["customer_id"]

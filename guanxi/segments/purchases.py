@@ -28,8 +28,9 @@ def changes_visible_from() -> dt.datetime:
     """The earliest `updated_at` an order change not yet visible to this connection can carry.
 
     A transaction still open (an import, say) commits its orders later with stamps from before its commit; on
-    PostgreSQL its start is read from pg_stat_activity so the next sync reaches back to it. SQLite has one
-    writer at a time, so a sync (a write transaction) sees every committed change.
+    PostgreSQL its start is read from pg_stat_activity so the next sync reaches back to it. On SQLite a sync (a
+    write transaction) sees every committed change, but an import still staging (guanxi.imports.staging) is
+    hidden: the sync reaches back to the oldest such job's creation.
     """
     oldest = timezone.now()
     if connection.vendor == "postgresql":
@@ -40,6 +41,14 @@ def changes_visible_from() -> dt.datetime:
                 "WHERE datname = current_database() AND pid <> pg_backend_pid()"
             )
             started = cursor.fetchone()[0]
+        if started is not None:
+            oldest = min(oldest, started)
+    else:  # a staged SQLite import's orders carry stamps from its start and appear when it is published
+        from guanxi.imports.models import ImportJob
+        from guanxi.workspaces.tenancy import STAGING
+
+        started = ImportJob.all_workspaces.filter(stage=STAGING).order_by("created_at").values_list(
+            "created_at", flat=True).first()
         if started is not None:
             oldest = min(oldest, started)
     return oldest - STAMP_MARGIN

@@ -16,7 +16,7 @@ import contextlib
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Iterator
 
-from django.db import models
+from django.db import DEFAULT_DB_ALIAS, connections, models
 
 if TYPE_CHECKING:
     from guanxi.workspaces.models import Workspace
@@ -62,11 +62,45 @@ class WorkspaceQuerySet(models.QuerySet):
     pass
 
 
+# Rows a sliced SQLite import writes (guanxi.imports.staging) carry its job's id in `import_job_id`; while that
+# job's stage is "staging" the rows are hidden from these models' tenant managers and from raw SQL readers that
+# add `visible_clause()`. On PostgreSQL an import is one transaction (MVCC hides it), so nothing is added there.
+STAGED_MODELS = frozenset({"commerce.Order", "customers.Customer"})
+STAGING = "staging"
+
+
+def staging_jobs(using: str = DEFAULT_DB_ALIAS):
+    """A subquery of the ids of import jobs still staging (of any workspace: the table is small, the list is
+    almost always empty, and SQLite evaluates it once per statement through the `stage` index)."""
+    from django.apps import apps
+
+    job = apps.get_model("imports", "ImportJob")
+    return job.all_workspaces.using(using).filter(stage=STAGING).values("pk")
+
+
+def hides_staged(model, using: str = DEFAULT_DB_ALIAS) -> bool:
+    return model._meta.label in STAGED_MODELS and connections[using].vendor == "sqlite"
+
+
+def visible_clause(column: str = "import_job_id", using: str = DEFAULT_DB_ALIAS) -> str:
+    """SQL to AND into a raw reader of orders or customers: rows of a staging import are left out (SQLite)."""
+    if connections[using].vendor != "sqlite":
+        return ""
+    from django.apps import apps
+
+    table = connections[using].ops.quote_name(apps.get_model("imports", "ImportJob")._meta.db_table)
+    return f" AND ({column} IS NULL OR {column} NOT IN (SELECT id FROM {table} WHERE stage = '{STAGING}'))"
+
+
 class WorkspaceManager(models.Manager.from_queryset(WorkspaceQuerySet)):
-    """Default manager of tenant models: only the active workspace's rows, or an error."""
+    """Default manager of tenant models: only the active workspace's rows, or an error; for orders and customers
+    on SQLite, without the rows of an import still staging."""
 
     def get_queryset(self):
-        return super().get_queryset().filter(workspace=current_workspace())
+        queryset = super().get_queryset().filter(workspace=current_workspace())
+        if hides_staged(self.model, self.db):
+            queryset = queryset.exclude(import_job_id__in=staging_jobs(self.db))
+        return queryset
 
 
 class WorkspaceOwned(models.Model):

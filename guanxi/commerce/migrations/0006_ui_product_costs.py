@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('commerce', '0004_imp2_undo'),
+        ('commerce', '0005_imp2_undo'),
         ('workspaces', '0001_initial'),
     ]
 
