@@ -261,7 +261,7 @@ def import_job_run(*, job_id: int) -> ImportJob:
 
         def published(result) -> None:  # in the transaction that makes the import visible: done with it
             ImportJob.all_workspaces.filter(pk=job.pk, attempts=job.attempts).update(
-                status=ImportJob.Status.DONE, result=_capped(result.as_json()), finished_at=timezone.now())
+                status=ImportJob.Status.DONE, result=stored_result(result.as_json()), finished_at=timezone.now())
 
         with _Heartbeat(heartbeat_path(job)):
             try:
