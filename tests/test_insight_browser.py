@@ -21,18 +21,34 @@ LANGUAGES = {"en": ("en-US", "Create follow-up tasks for all", "follow-up tasks 
              "zh": ("zh-CN", "为全部客户创建跟进任务", "个跟进任务")}
 
 
+
+def _cdnow_head(workspace, tmp_path, *as_of: dt.date) -> None:
+    """The first 3,000 CDNOW lines in `workspace` (in dollars, as CDNOW sold), refreshed as of each day."""
+    path = tmp_path / "cdnow_head.txt"
+    with open(CDNOW_MASTER) as source:
+        path.write_text("".join(next(source) for _ in range(3001)))
+    workspace_currency_set(workspace=workspace, currency="USD")
+    load_cdnow(workspace=workspace, path=path)
+    with tenancy.active(workspace):
+        for day in as_of:
+            insight_refresh(as_of=day)
+
+
+def _open_insight(page, live_server, password: str) -> None:
+    page.goto(f"{live_server.url}/login/")
+    page.fill("#id_username", "owner")
+    page.fill("#id_password", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/")
+    page.goto(f"{live_server.url}/insight/")
+
+
 @pytest.mark.parametrize("lang", sorted(LANGUAGES))
 def test_the_dashboard_draws_its_charts_and_creates_follow_ups(browser, live_server, workspace, owner, make_member,
                                                                member_password, tmp_path, lang):
     locale, button, done = LANGUAGES[lang]
-    path = tmp_path / "cdnow_head.txt"
-    with open(CDNOW_MASTER) as source:
-        path.write_text("".join(next(source) for _ in range(3001)))
-    workspace_currency_set(workspace=workspace, currency="USD")  # CDNOW sold in dollars
-    load_cdnow(workspace=workspace, path=path)
-    with tenancy.active(workspace):
-        insight_refresh(as_of=dt.date(1997, 12, 31))  # a first refresh, so the dashboard has flows to draw
-        insight_refresh(as_of=dt.date(1998, 6, 30))
+    # A first refresh, so the dashboard has flows to draw, then the real one.
+    _cdnow_head(workspace, tmp_path, dt.date(1997, 12, 31), dt.date(1998, 6, 30))
     make_member(workspace, Role.SALES)
     context = browser.new_context(locale=locale, viewport={"width": 1440, "height": 1600})
     page = context.new_page()
@@ -40,12 +56,7 @@ def test_the_dashboard_draws_its_charts_and_creates_follow_ups(browser, live_ser
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     try:
-        page.goto(f"{live_server.url}/login/")
-        page.fill("#id_username", "owner")
-        page.fill("#id_password", member_password)
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{live_server.url}/")
-        page.goto(f"{live_server.url}/insight/")
+        _open_insight(page, live_server, member_password)
         for chart in CHARTS:
             page.wait_for_selector(f"#{chart} canvas")
         assert errors == []
@@ -70,13 +81,7 @@ def test_the_dashboard_at_phone_and_desktop_widths_speaks_plainly(browser, live_
     """At 390 and 1280 px: no sideways scrolling, every chart drawn, the lifecycle as bars, and model names only
     inside the closed "how this is computed" disclosure. Screenshots: test-artifacts/insight-<lang>-<width>.png."""
     locale = LANGUAGES[lang][0]
-    path = tmp_path / "cdnow_head.txt"
-    with open(CDNOW_MASTER) as source:
-        path.write_text("".join(next(source) for _ in range(3001)))
-    load_cdnow(workspace=workspace, path=path)
-    workspace_currency_set(workspace=workspace, currency="USD")  # CDNOW is in dollars
-    with tenancy.active(workspace):
-        insight_refresh(as_of=dt.date(1998, 6, 30))
+    _cdnow_head(workspace, tmp_path, dt.date(1998, 6, 30))
     ARTIFACTS.mkdir(exist_ok=True)
     for width in (390, 1280):
         context = browser.new_context(locale=locale, viewport={"width": width, "height": 900})
@@ -85,12 +90,7 @@ def test_the_dashboard_at_phone_and_desktop_widths_speaks_plainly(browser, live_
         errors = []
         page.on("pageerror", lambda error: errors.append(str(error)))
         try:
-            page.goto(f"{live_server.url}/login/")
-            page.fill("#id_username", "owner")
-            page.fill("#id_password", member_password)
-            page.click("button[type=submit]")
-            page.wait_for_url(f"{live_server.url}/")
-            page.goto(f"{live_server.url}/insight/")
+            _open_insight(page, live_server, member_password)
             for chart in ("chart-kpis", "chart-lifecycle", "chart-rf", "chart-clv"):
                 page.wait_for_selector(f"#{chart} canvas")
             assert errors == []
