@@ -21,7 +21,6 @@ LANGUAGES = {"en": ("en-US", "Create follow-up tasks for all", "follow-up tasks 
              "zh": ("zh-CN", "为全部客户创建跟进任务", "个跟进任务")}
 
 
-
 def _cdnow_head(workspace, tmp_path, *as_of: dt.date) -> None:
     """The first 3,000 CDNOW lines in `workspace` (in dollars, as CDNOW sold), refreshed as of each day."""
     path = tmp_path / "cdnow_head.txt"
